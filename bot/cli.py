@@ -1,0 +1,192 @@
+"""The `quotebot` command line: search, console, index, run.
+
+`run` is the one place that reaches into `handlers/` (and so Telegram); every
+other command uses only the core, which keeps `quotebot search` fast to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.transcript import format_hms
+
+PROG = "quotebot"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit code 2 (its usual code) on bad arguments."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 50, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Quote the Lex Fridman #367 conversation with Sam Altman (Chinese transcript) "
+            "back to people: search it, chat with the bot locally, or run it on Telegram."
+        ),
+        epilog="Configuration comes from the environment and an optional .env file; "
+        "see .env.example.",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder of transcripts (default: bundled data/)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    search = sub.add_parser(
+        "search",
+        help="find the passages a query means",
+        description=(
+            "Print the best passages for QUERY: speaker, timestamp, the quote. "
+            "With no QUERY, read one query per line from standard input (the index "
+            "is loaded once) and print one result per line."
+        ),
+    )
+    search.add_argument("query", nargs="?", help="what to look for (Chinese, English or mixed)")
+    search.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON: {"query", "results": [{"timestamp", "at", "speaker", "quote", '
+        '"score", "conversation"}]}; one object per line when reading standard input',
+    )
+    search.add_argument(
+        "--limit",
+        type=_positive,
+        default=3,
+        metavar="N",
+        help="at most N results (1-50, default 3)",
+    )
+
+    sub.add_parser(
+        "index",
+        help="build the search index cache ahead of time",
+        description="Build (or verify) the on-disk index cache for the data folder.",
+    )
+    console = sub.add_parser(
+        "console",
+        help="talk to the bot in this terminal, no Telegram token needed",
+        description="Hold the bot's conversation in the terminal: type a query or a command "
+        "(/help lists them); buttons appear as numbered choices. Ctrl-D quits.",
+    )
+    console.add_argument("--lang", choices=["zh", "en"], default="zh", help="reply language")
+    sub.add_parser(
+        "run",
+        help="run the Telegram bot (long polling, or a webhook if QUOTEBOT_WEBHOOK_URL is set)",
+        description="Run the Telegram bot. Needs TELEGRAM_BOT_TOKEN; see .env.example.",
+    )
+    return parser
+
+
+def _result_json(engine, query: str, limit: int) -> dict:
+    results = []
+    for r in engine.search(query, limit):
+        conv = engine.conversation(r.passage)
+        results.append(
+            {
+                "timestamp": format_hms(r.passage.turn_start),
+                "at": format_hms(r.passage.at),
+                "speaker": conv.speakers[r.passage.speaker].name,
+                "quote": r.passage.text,
+                "score": r.score,
+                "conversation": conv.id,
+            }
+        )
+    return {"query": query, "results": results}
+
+
+def _print_human(engine, query: str, limit: int, out: TextIO) -> None:
+    results = engine.search(query, limit)
+    if not results:
+        out.write("没有找到相关的段落。(no matching passage)\n")
+        return
+    for n, r in enumerate(results, 1):
+        conv = engine.conversation(r.passage)
+        speaker = conv.speakers[r.passage.speaker]
+        out.write(
+            f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} "
+            f"[{r.score:.2f}]\n   {r.passage.text}\n   {conv.video_link(r.passage.at)}\n"
+        )
+
+
+def cmd_search(args: argparse.Namespace, engine) -> int:
+    out = sys.stdout
+    if args.query is not None:
+        if args.json:
+            out.write(json.dumps(_result_json(engine, args.query, args.limit), ensure_ascii=False))
+            out.write("\n")
+        else:
+            _print_human(engine, args.query, args.limit, out)
+        return 0
+    for line in sys.stdin:
+        query = line.rstrip("\n")
+        if args.json:
+            out.write(
+                json.dumps(_result_json(engine, query, args.limit), ensure_ascii=False) + "\n"
+            )
+        else:
+            _print_human(engine, query, args.limit, out)
+        out.flush()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from bot.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(data_dir=args.data_dir)
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    from bot.logs import setup_logging
+
+    setup_logging(settings)
+    if args.command == "run":
+        from handlers.app import run_bot
+
+        return run_bot(settings)
+    from bot.engine import QuoteEngine
+    from bot.transcript import TranscriptError
+
+    try:
+        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+    except (TranscriptError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "search":
+        return cmd_search(args, engine)
+    if args.command == "index":
+        print(
+            f"index ready: {len(engine.table)} passages in {len(engine.conversations)} conversation(s)"
+        )
+        return 0
+    if args.command == "console":
+        from bot.console import run_console
+
+        return run_console(engine, settings, lang=args.lang)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

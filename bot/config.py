@@ -1,0 +1,145 @@
+"""Settings from the environment and an optional .env file.
+
+Every variable is documented in .env.example. A bad value is a one-line
+error naming the variable (the CLI turns it into exit code 2), never a
+traceback halfway through start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.paths import DEFAULT_DATA_DIR
+
+_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(ValueError):
+    """A setting that is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    cache_dir: Path | None
+    db_path: Path
+    timezone: str
+    token: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    admin_ids: frozenset[int] = frozenset()
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    log_raw_user_ids: bool = False
+    user_rate_per_minute: int = 20
+    send_rate_per_second: float = 30.0
+    catch_up: bool = True
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)")
+        return self.token
+
+
+def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be on/off (or true/false), got {raw!r}")
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in filter(None, (p.strip() for p in raw.replace(";", ",").split(","))):
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise ConfigError(f"QUOTEBOT_ADMIN_IDS must be comma-separated user ids, got {part!r}")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
+    """Parse settings from a mapping (os.environ in production, a dict in tests)."""
+    from bot.schedule import ScheduleError, parse_zone
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is not None and not _TOKEN.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is malformed (expected digits:letters from @BotFather)"
+        )
+    api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        raise ConfigError(f"TELEGRAM_API_URL must be an http(s) URL, got {api_url!r}")
+    tz = env.get("QUOTEBOT_TZ", "").strip() or "Asia/Shanghai"
+    try:
+        tz = parse_zone(tz).name
+    except ScheduleError:
+        raise ConfigError(f"QUOTEBOT_TZ is not a known time zone: {tz!r}") from None
+    webhook_url = env.get("QUOTEBOT_WEBHOOK_URL", "").strip() or None
+    webhook_secret = env.get("QUOTEBOT_WEBHOOK_SECRET", "").strip() or None
+    if webhook_url:
+        if not webhook_url.startswith("https://") and not webhook_url.startswith("http://127."):
+            raise ConfigError("QUOTEBOT_WEBHOOK_URL must be an https:// URL")
+        if not webhook_secret or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+            raise ConfigError(
+                "QUOTEBOT_WEBHOOK_SECRET must be set with a webhook: 16-256 of A-Z a-z 0-9 _ -"
+            )
+    level = env.get("QUOTEBOT_LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(
+            f"QUOTEBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}"
+        )
+    data = data_dir or Path(env.get("QUOTEBOT_DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
+    if not data.is_dir():
+        raise ConfigError(f"QUOTEBOT_DATA_DIR is not a folder: {str(data)!r}")
+    send_rate = _int(env, "QUOTEBOT_SEND_RATE", 30, 1, 1000)
+    cache = env.get("QUOTEBOT_CACHE_DIR", "").strip()
+    return Settings(
+        data_dir=data,
+        cache_dir=Path(cache) if cache else None,
+        db_path=Path(env.get("QUOTEBOT_DB", "").strip() or "quotebot.db"),
+        timezone=tz,
+        token=token,
+        api_url=api_url,
+        admin_ids=_admin_ids(env.get("QUOTEBOT_ADMIN_IDS", "")),
+        webhook_url=webhook_url,
+        webhook_listen=env.get("QUOTEBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_port=_int(env, "QUOTEBOT_WEBHOOK_PORT", 8443, 1, 65535),
+        webhook_secret=webhook_secret,
+        log_level=level,
+        log_raw_user_ids=_bool(env, "QUOTEBOT_LOG_RAW_USER_IDS", False),
+        user_rate_per_minute=_int(env, "QUOTEBOT_USER_RATE", 20, 1, 10_000),
+        send_rate_per_second=float(send_rate),
+        catch_up=_bool(env, "QUOTEBOT_CATCH_UP", True),
+    )
+
+
+def load_settings(data_dir: Path | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from os.environ, after loading .env (real environment variables win)."""
+    if env_file is not None and env_file.is_file():
+        load_dotenv(env_file, override=False)
+    return settings_from_env(dict(os.environ), data_dir=data_dir)

@@ -1,0 +1,201 @@
+"""The quote engine: from what a person typed to the passage they mean, or nothing.
+
+Two stages. BM25 over words and character bigrams picks a few hundred
+candidates cheaply; each candidate is then scored on evidence a person would
+accept: how much of the query's meaningful vocabulary it contains (weighted by
+rarity, with words the transcript never uses counting against it) and how
+closely the query's characters align with it (rapidfuzz, which forgives
+typos). The same evidence decides "no answer", so a recipe question or a
+keyboard mash gets nothing rather than a random quote.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from bot.aliases import Aliases
+from bot.index import InvertedIndex
+from bot.index_cache import IndexFiles, load_or_build
+from bot.library import PassageTable
+from bot.passages import Passage, Quality
+from bot.paths import DEFAULT_DATA_DIR
+from bot.segment import Segmenter
+from bot.textnorm import has_searchable_text, normalize
+from bot.transcript import Conversation
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 300  # longer input is cut: no passage is longer than this
+CANDIDATES = 200
+BIGRAM_WEIGHT = 0.5
+# Weights of the evidence and the bar a best answer must clear; chosen on
+# tests/eval/queries.toml (see the README's relevance table).
+W_WORDS, W_BIGRAMS, W_FUZZ, W_BM25 = 0.40, 0.25, 0.30, 0.05
+MIN_SCORE = 0.50
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    passage: Passage
+    score: float  # 0..1, higher is better
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    text: str  # normalised and alias-folded
+    compact: str  # text without spaces/punctuation, for fuzzy alignment
+    words: list[str]
+    bigrams: list[str]
+
+
+class QuoteEngine:
+    """Search, random picks and neighbours over every loaded conversation."""
+
+    def __init__(
+        self,
+        conversations: list[Conversation],
+        table: PassageTable,
+        index: InvertedIndex,
+        segmenter: Segmenter,
+        aliases: Aliases,
+    ) -> None:
+        self.conversations = {c.id: c for c in conversations}
+        self.table = table
+        self.index = index
+        self.segmenter = segmenter
+        self.aliases = aliases
+        self._compact_cache: dict[int, str] = {}
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> QuoteEngine:
+        """Load the data directory, using (or building) the on-disk index cache."""
+        data_dir = data_dir or DEFAULT_DATA_DIR
+        files: IndexFiles = load_or_build(data_dir, cache_dir)
+        return cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
+
+    # -- text preparation -------------------------------------------------
+    def fold(self, text: str) -> str:
+        return self.aliases.fold(normalize(text))
+
+    def prepare(self, query: str) -> PreparedQuery | None:
+        """Normalise a query; None when it holds nothing searchable (emoji, punctuation)."""
+        query = query[:MAX_QUERY_CHARS]
+        if not has_searchable_text(query):
+            return None
+        text = self.fold(query)
+        words, bigrams = self.segmenter.terms(text)
+        compact = _compact(text)
+        if not words and not bigrams and not compact:
+            return None
+        return PreparedQuery(text, compact, words, bigrams)
+
+    def _passage_compact(self, row: int) -> str:
+        cached = self._compact_cache.get(row)
+        if cached is None:
+            cached = _compact(self.fold(self.table.texts[row]))
+            if len(self._compact_cache) < 200_000:
+                self._compact_cache[row] = cached
+        return cached
+
+    # -- search -----------------------------------------------------------
+    def search(self, query: str, limit: int = 5) -> list[Result]:
+        """Best passages for a query, best first; empty when nothing is relevant."""
+        return [Result(self.table[row], score) for row, score in self.rank(query, limit)]
+
+    def rank(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
+        prepared = self.prepare(query)
+        if prepared is None or limit <= 0:
+            return []
+        scored = self._score(prepared)
+        return [(row, s) for row, s in scored if s >= MIN_SCORE][:limit]
+
+    def _weights(self, terms: list[str]) -> tuple[list[tuple[int | None, float]], float]:
+        """(term id or None, idf) for each distinct term, and the total idf mass."""
+        seen: list[tuple[int | None, float]] = []
+        for term in dict.fromkeys(terms):
+            tid = self.index.term_id(term)
+            idf = float(self.index.idf[tid]) if tid is not None else self.index.oov_idf
+            seen.append((tid, idf))
+        return seen, sum(idf for _, idf in seen)
+
+    def _score(self, q: PreparedQuery) -> list[tuple[int, float]]:
+        words, word_mass = self._weights(q.words)
+        bigrams, bigram_mass = self._weights(q.bigrams)
+        query_terms = [(tid, 1.0) for tid, _ in words if tid is not None]
+        query_terms += [(tid, BIGRAM_WEIGHT) for tid, _ in bigrams if tid is not None]
+        rows = self.index.top(query_terms, CANDIDATES)
+        if not rows:
+            return []
+        cand = np.asarray(rows, dtype=np.int32)
+        word_cov = _coverage(self.index, words, word_mass, cand)
+        bigram_cov = _coverage(self.index, bigrams, bigram_mass, cand)
+        fuzzy = np.array(
+            [
+                fuzz.partial_ratio(q.compact, self._passage_compact(r)) / 100.0
+                if q.compact
+                else 0.0
+                for r in rows
+            ]
+        )
+        rank_bonus = 1.0 - np.arange(len(rows)) / max(len(rows), 1)
+        # With no content words (a query of stopwords only), bigrams carry the weight.
+        w_words = W_WORDS if word_mass > 0 else 0.0
+        w_bigrams = W_BIGRAMS + (W_WORDS - w_words)
+        if bigram_mass == 0:
+            w_words, w_bigrams = w_words + w_bigrams, 0.0
+        score = w_words * word_cov + w_bigrams * bigram_cov + W_FUZZ * fuzzy + W_BM25 * rank_bonus
+        order = sorted(range(len(rows)), key=lambda i: (-round(float(score[i]), 6), rows[i]))
+        return [(rows[i], round(float(score[i]), 4)) for i in order]
+
+    # -- browsing ---------------------------------------------------------
+    def get(self, passage_id: str) -> Passage | None:
+        row = self.table.find(passage_id)
+        return self.table[row] if row is not None else None
+
+    def neighbour(self, passage_id: str, step: int) -> Passage | None:
+        """The passage before (-1) or after (+1) in the same conversation, if any."""
+        row = self.table.find(passage_id)
+        if row is None or not self.table.same_conversation(row, row + step):
+            return None
+        return self.table[row + step]
+
+    def random(
+        self, rng: random.Random | None = None, min_quality: Quality = Quality.GOOD
+    ) -> Passage:
+        """A random passage that stands on its own (falls back to any passage)."""
+        rng = rng or random.Random()
+        good = np.flatnonzero(self.table.quality >= int(min_quality))
+        pool = good if good.size else np.arange(len(self.table))
+        return self.table[int(pool[rng.randrange(pool.size)])]
+
+    def good_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.table.quality >= int(Quality.GOOD))
+
+    def conversation(self, passage: Passage) -> Conversation:
+        return self.conversations[passage.conversation]
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _coverage(
+    index: InvertedIndex, terms: list[tuple[int | None, float]], mass: float, cand: np.ndarray
+) -> np.ndarray:
+    """Share of the query's idf mass that each candidate contains."""
+    covered = np.zeros(cand.shape, dtype=np.float64)
+    if mass <= 0:
+        return covered
+    for tid, idf in terms:
+        if tid is not None:
+            covered += index.contains(tid, cand) * idf
+    return covered / mass
+
+
+__all__ = ["DEFAULT_DATA_DIR", "QuoteEngine", "Result"]

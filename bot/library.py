@@ -1,0 +1,94 @@
+"""All passages of all conversations, stored as columns.
+
+At catalogue scale (hundreds of thousands of passages) a list of objects is
+slow to pickle and heavy in memory; columns load in a blink and a `Passage`
+is made only for the few passages an answer shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.passages import Passage, Quality, cut_passages
+from bot.transcript import Conversation
+
+
+@dataclass
+class PassageTable:
+    conversation_ids: list[str]  # index -> conversation id
+    texts: list[str]
+    conversation: np.ndarray  # int32 index into conversation_ids
+    turn: np.ndarray  # int32
+    number: np.ndarray  # int32
+    speaker: np.ndarray  # int16
+    turn_start: np.ndarray  # int32 seconds
+    at: np.ndarray  # int32 seconds
+    quality: np.ndarray  # int8
+    _by_id: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> Passage:
+        conv = self.conversation_ids[int(self.conversation[i])]
+        turn, number = int(self.turn[i]), int(self.number[i])
+        return Passage(
+            id=f"{conv}-{turn}-{number}",
+            conversation=conv,
+            turn=turn,
+            number=number,
+            speaker=int(self.speaker[i]),
+            turn_start=int(self.turn_start[i]),
+            at=int(self.at[i]),
+            text=self.texts[i],
+            quality=Quality(int(self.quality[i])),
+        )
+
+    def find(self, passage_id: str) -> int | None:
+        """Row of a passage id such as "l367-12-3", or None."""
+        if self._by_id is None:
+            self._by_id = {
+                f"{self.conversation_ids[c]}-{t}-{n}": i
+                for i, (c, t, n) in enumerate(
+                    zip(
+                        self.conversation.tolist(),
+                        self.turn.tolist(),
+                        self.number.tolist(),
+                        strict=True,
+                    )
+                )
+            }
+        return self._by_id.get(passage_id)
+
+    def same_conversation(self, a: int, b: int) -> bool:
+        return 0 <= b < len(self.texts) and self.conversation[a] == self.conversation[b]
+
+
+def table_from_conversations(conversations: list[Conversation]) -> PassageTable:
+    cols: dict[str, list[int]] = {
+        k: [] for k in ("conv", "turn", "number", "speaker", "start", "at", "q")
+    }
+    texts: list[str] = []
+    for ci, conv in enumerate(conversations):
+        for p in cut_passages(conv):
+            texts.append(p.text)
+            cols["conv"].append(ci)
+            cols["turn"].append(p.turn)
+            cols["number"].append(p.number)
+            cols["speaker"].append(p.speaker)
+            cols["start"].append(p.turn_start)
+            cols["at"].append(p.at)
+            cols["q"].append(int(p.quality))
+    return PassageTable(
+        conversation_ids=[c.id for c in conversations],
+        texts=texts,
+        conversation=np.array(cols["conv"], dtype=np.int32),
+        turn=np.array(cols["turn"], dtype=np.int32),
+        number=np.array(cols["number"], dtype=np.int32),
+        speaker=np.array(cols["speaker"], dtype=np.int16),
+        turn_start=np.array(cols["start"], dtype=np.int32),
+        at=np.array(cols["at"], dtype=np.int32),
+        quality=np.array(cols["q"], dtype=np.int8),
+    )

@@ -1,0 +1,60 @@
+"""Logging set-up that keeps the bot token out of every log line.
+
+The token travels inside Bot API URLs (`.../bot<token>/sendMessage`) and
+httpx logs each request URL at INFO, so a filter scrubs it from messages and
+arguments of every record, whatever library produced it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from bot.config import Settings
+
+# Any "bot<digits>:<secret>" in a URL, and any bare token shape.
+_TOKEN_SHAPES = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{8,100}")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Replace known secrets and anything shaped like a bot token."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return _TOKEN_SHAPES.sub("<redacted>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs secrets from a record's final message (args included) and its traceback."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if record.exc_info and record.exc_info[1] is not None:
+            formatted = logging.Formatter().formatException(record.exc_info)
+            clean += "\n" + redact(formatted, self.secrets)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = clean, None
+        return True
+
+
+def setup_logging(settings: Settings, stream=None) -> None:
+    """Root logging to stderr with redaction; noisy HTTP request logs down to WARNING."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(
+        RedactingFilter(tuple(s for s in (settings.token, settings.webhook_secret) if s))
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,137 @@
+"""Cutting turns into passages: the unit the bot quotes.
+
+A turn can run to 2,000 characters; nobody wants that as a quote. A passage
+is one sentence or a few, small enough to read in a chat bubble and still
+a whole thought.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from bot.transcript import Conversation, Turn
+
+# A sentence ends at Chinese or Latin terminal punctuation, keeping closing
+# quotes and brackets with it.
+_SENTENCE = re.compile(
+    r"[^。！？!?；;…]*(?:[。！？!?；;…]+|\.{3,})[”」』）)\"']*|[^。！？!?；;…]+$"
+)
+MIN_PASSAGE = 40  # characters: shorter groups take the next sentence too
+MAX_PASSAGE = 160  # characters: longer groups are closed before this
+_SOFT_BREAK = re.compile(r"(?<=[，,、：:])")
+
+
+class Quality(IntEnum):
+    """How well a passage stands alone, so random and daily quotes can prefer whole thoughts."""
+
+    FRAGMENT = 0  # e.g. "是的。" or half a sentence left by a diarization split
+    OK = 1
+    GOOD = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    id: str  # "<conversation>-<turn>-<n>", stable for share links
+    conversation: str
+    turn: int
+    number: int  # position within the turn
+    speaker: int
+    turn_start: int  # seconds, as written in the turn header
+    at: int  # seconds, estimated by character offset within the turn
+    text: str
+    quality: Quality
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a turn, paragraph breaks counting as sentence ends."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        out.extend(s.strip() for s in _SENTENCE.findall(paragraph) if s.strip())
+    return out
+
+
+def _split_long(sentence: str) -> list[str]:
+    """Break a run-on sentence at commas so no passage grows past MAX_PASSAGE."""
+    if len(sentence) <= MAX_PASSAGE:
+        return [sentence]
+    pieces, current = [], ""
+    for clause in _SOFT_BREAK.split(sentence):
+        if current and len(current) + len(clause) > MAX_PASSAGE:
+            pieces.append(current)
+            current = ""
+        current += clause
+    if current:
+        pieces.append(current)
+    # A clause longer than MAX_PASSAGE on its own is cut hard.
+    return [p[i : i + MAX_PASSAGE] for p in pieces for i in range(0, len(p), MAX_PASSAGE)]
+
+
+def group_sentences(sentences: list[str]) -> list[str]:
+    """Greedily join sentences into passages of MIN_PASSAGE..MAX_PASSAGE characters."""
+    groups: list[str] = []
+    current = ""
+    for sentence in (piece for s in sentences for piece in _split_long(s)):
+        if current and len(current) + len(sentence) > MAX_PASSAGE:
+            groups.append(current)
+            current = ""
+        current += sentence
+        if len(current) >= MIN_PASSAGE:
+            groups.append(current)
+            current = ""
+    if current:
+        # A short tail joins the previous passage if it fits, else stands alone.
+        if groups and len(groups[-1]) + len(current) <= MAX_PASSAGE:
+            groups[-1] += current
+        else:
+            groups.append(current)
+    return groups
+
+
+def _quality(text: str, turn: Turn) -> Quality:
+    ends_whole = text.rstrip("”」』）)\"'").endswith(("。", "！", "？", "!", "?", "…"))
+    if len(text) < 12 or len(turn.text) < 20:
+        return Quality.FRAGMENT
+    if len(text) >= 30 and ends_whole and len(turn.text) >= 40:
+        return Quality.GOOD
+    return Quality.OK
+
+
+def _chars_per_second(conv: Conversation) -> float:
+    turns = conv.turns
+    span = turns[-1].start - turns[0].start
+    chars = sum(len(t.text) for t in turns[:-1])
+    return chars / span if span > 0 and chars else 4.0
+
+
+def cut_passages(conv: Conversation) -> list[Passage]:
+    """All passages of a conversation, in order."""
+    cps = _chars_per_second(conv)
+    passages: list[Passage] = []
+    for i, turn in enumerate(conv.turns):
+        if i + 1 < len(conv.turns):
+            end = conv.turns[i + 1].start
+        else:
+            end = turn.start + round(len(turn.text) / cps)
+        duration = max(0, end - turn.start)
+        offset = 0
+        total = max(1, len(turn.text))
+        for n, text in enumerate(group_sentences(split_sentences(turn.text))):
+            at = turn.start + int(duration * offset / total)
+            passages.append(
+                Passage(
+                    id=f"{conv.id}-{turn.index}-{n}",
+                    conversation=conv.id,
+                    turn=turn.index,
+                    number=n,
+                    speaker=turn.speaker,
+                    turn_start=turn.start,
+                    at=at,
+                    text=text,
+                    quality=_quality(text, turn),
+                )
+            )
+            found = turn.text.find(text[:8], offset)
+            offset = (found if found >= 0 else offset) + len(text)
+    return passages

@@ -1,0 +1,193 @@
+"""Loading conversations: a transcript (.txt) and its metadata (.toml) side by side.
+
+The loader is strict on purpose: a transcript with a bad header would
+otherwise shift every later quote to the wrong speaker or time, which is
+worse for a quote bot than refusing to start.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_HEADER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\s+(\d{1,2}):(\d{2}):(\d{2})\s*$")
+# Anything that starts like a header but fails _HEADER is an error, not text.
+_HEADER_LIKE = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*\d+(?:\s|$)")
+
+
+class TranscriptError(ValueError):
+    """A transcript or metadata file that cannot be loaded; names the file and line."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    number: int
+    name: str
+    name_zh: str
+
+    def display(self, lang: str) -> str:
+        return self.name if lang == "en" else self.name_zh
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    index: int
+    speaker: int
+    start: int  # seconds from the start of the recording
+    text: str  # paragraphs joined by "\n"
+    line: int  # line of the header in the file, for error messages
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    title_zh: str
+    language: str
+    video_url: str
+    speakers: dict[int, Speaker]
+    turns: list[Turn] = field(repr=False)
+    source: Path | None = None
+
+    def video_link(self, seconds: int) -> str:
+        """A link that opens the recording at `seconds` (YouTube's `t` parameter)."""
+        if not self.video_url:
+            return ""
+        sep = "&" if "?" in self.video_url else "?"
+        return f"{self.video_url}{sep}t={int(seconds)}s"
+
+
+def format_hms(seconds: int) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def parse_hms(text: str) -> int:
+    """Seconds of an "HH:MM:SS" or "MM:SS" string; ValueError otherwise."""
+    parts = text.strip().split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not a timestamp: {text!r}")
+    nums = [int(p) for p in parts]
+    if len(nums) == 2:
+        nums.insert(0, 0)
+    h, m, s = nums
+    if m >= 60 or s >= 60:
+        raise ValueError(f"not a timestamp: {text!r}")
+    return h * 3600 + m * 60 + s
+
+
+def parse_turns(text: str, path: Path, speakers: dict[int, Speaker]) -> list[Turn]:
+    """Split transcript text into turns, failing loudly on anything ambiguous."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    turns: list[Turn] = []
+    header: tuple[int, int, int] | None = None  # speaker, start, line
+    paragraphs: list[str] = []
+
+    def close() -> None:
+        if header is None:
+            return
+        speaker, start, line = header
+        if not paragraphs:
+            raise TranscriptError(path, line, "turn has no text")
+        turns.append(Turn(len(turns), speaker, start, "\n".join(paragraphs), line))
+
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        match = _HEADER.match(line)
+        if match is None and _HEADER_LIKE.match(line):
+            raise TranscriptError(path, lineno, f"malformed turn header {line[:40]!r}")
+        if match is None:
+            if header is None:
+                raise TranscriptError(path, lineno, "text before the first turn header")
+            paragraphs.append(line)
+            continue
+        speaker = int(match.group(1))
+        h, m, s = (int(g) for g in match.group(2, 3, 4))
+        if m >= 60 or s >= 60:
+            raise TranscriptError(path, lineno, f"bad timestamp {line.split()[-1]!r}")
+        start = h * 3600 + m * 60 + s
+        if speaker not in speakers:
+            raise TranscriptError(path, lineno, f"unknown speaker {speaker} (not in metadata)")
+        if header is not None:
+            close()
+            previous = turns[-1].start
+            if start < previous:
+                raise TranscriptError(
+                    path,
+                    lineno,
+                    f"timestamp {format_hms(start)} goes backwards (previous turn at "
+                    f"{format_hms(previous)})",
+                )
+        header = (speaker, start, lineno)
+        paragraphs = []
+    close()
+    if not turns:
+        raise TranscriptError(path, None, "no turns found")
+    return turns
+
+
+def _read_metadata(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise TranscriptError(path, None, "metadata file missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TranscriptError(path, None, f"invalid TOML: {exc}") from None
+
+
+def load_conversation(txt_path: Path) -> Conversation:
+    """Load one transcript and the .toml metadata file with the same stem."""
+    meta_path = txt_path.with_suffix(".toml")
+    meta = _read_metadata(meta_path)
+    try:
+        speakers = {
+            int(num): Speaker(int(num), str(info["name"]), str(info.get("name_zh", info["name"])))
+            for num, info in meta.get("speakers", {}).items()
+        }
+        conv_id = str(meta["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise TranscriptError(meta_path, None, f"bad metadata: {exc}") from None
+    if not re.fullmatch(r"[A-Za-z0-9]{1,12}", conv_id):
+        raise TranscriptError(meta_path, None, "id must be 1-12 letters or digits")
+    try:
+        text = txt_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(txt_path, None, f"not UTF-8: {exc}") from None
+    return Conversation(
+        id=conv_id,
+        title=str(meta.get("title", txt_path.stem)),
+        title_zh=str(meta.get("title_zh", meta.get("title", txt_path.stem))),
+        language=str(meta.get("language", "zh-Hans")),
+        video_url=str(meta.get("video_url", "")),
+        speakers=speakers,
+        turns=parse_turns(text, txt_path, speakers),
+        source=txt_path,
+    )
+
+
+def load_directory(data_dir: Path) -> list[Conversation]:
+    """Every conversation in a data directory (each .txt with a .toml beside it), by file name."""
+    convs = [
+        load_conversation(p)
+        for p in sorted(data_dir.glob("*.txt"))
+        if p.with_suffix(".toml").exists()
+    ]
+    if not convs:
+        raise TranscriptError(data_dir, None, "no conversations (*.txt with a .toml beside it)")
+    seen: dict[str, Path | None] = {}
+    for conv in convs:
+        if conv.id in seen:
+            raise TranscriptError(conv.source or data_dir, None, f"duplicate id {conv.id!r}")
+        seen[conv.id] = conv.source
+    return convs
