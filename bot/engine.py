@@ -37,6 +37,8 @@ BIGRAM_WEIGHT = 0.5
 # Weights of the evidence and the bar a best answer must clear; chosen on
 # tests/eval/queries.toml (see the README's relevance table).
 W_WORDS, W_BIGRAMS, W_FUZZ, W_BM25 = 0.40, 0.25, 0.30, 0.05
+W_TURN = 0.2
+W_WINDOW = 0.4  # share of coverage credited for terms found in the neighbouring passages
 MIN_SCORE = 0.50
 
 
@@ -129,29 +131,86 @@ class QuoteEngine:
         bigrams, bigram_mass = self._weights(q.bigrams)
         query_terms = [(tid, 1.0) for tid, _ in words if tid is not None]
         query_terms += [(tid, BIGRAM_WEIGHT) for tid, _ in bigrams if tid is not None]
-        rows = self.index.top(query_terms, CANDIDATES)
-        if not rows:
+        cand, bm25 = self.index.top(query_terms, CANDIDATES)
+        if cand.size == 0:
             return []
-        cand = np.asarray(rows, dtype=np.int32)
-        word_cov = _coverage(self.index, words, word_mass, cand)
-        bigram_cov = _coverage(self.index, bigrams, bigram_mass, cand)
+        rows = cand.tolist()
+        before, after = self._turn_neighbours(cand)
+        word_cov, word_win = _coverage(self.index, words, word_mass, cand, before, after)
+        bigram_cov, bigram_win = _coverage(self.index, bigrams, bigram_mass, cand, before, after)
         fuzzy = np.array(
-            [
-                fuzz.partial_ratio(q.compact, self._passage_compact(r)) / 100.0
-                if q.compact
-                else 0.0
-                for r in rows
-            ]
+            [self._fuzzy(q.compact, r, b, a) for r, b, a in zip(rows, before, after, strict=True)]
         )
-        rank_bonus = 1.0 - np.arange(len(rows)) / max(len(rows), 1)
+        rank_bonus = bm25 / bm25[0] if bm25[0] > 0 else np.zeros(len(rows))
+        turn_bonus = self._turn_density(cand, bm25)
         # With no content words (a query of stopwords only), bigrams carry the weight.
         w_words = W_WORDS if word_mass > 0 else 0.0
         w_bigrams = W_BIGRAMS + (W_WORDS - w_words)
         if bigram_mass == 0:
             w_words, w_bigrams = w_words + w_bigrams, 0.0
-        score = w_words * word_cov + w_bigrams * bigram_cov + W_FUZZ * fuzzy + W_BM25 * rank_bonus
+        words_part = (1 - W_WINDOW) * word_cov + W_WINDOW * word_win
+        bigrams_part = (1 - W_WINDOW) * bigram_cov + W_WINDOW * bigram_win
+        score = (
+            w_words * words_part
+            + w_bigrams * bigrams_part
+            + W_FUZZ * fuzzy
+            + W_BM25 * rank_bonus
+            + W_TURN * turn_bonus
+        )
         order = sorted(range(len(rows)), key=lambda i: (-round(float(score[i]), 6), rows[i]))
         return [(rows[i], round(float(score[i]), 4)) for i in order]
+
+    def _turn_density(self, cand: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        """How much of the candidates' BM25 mass lies in each candidate's turn, 0..1.
+
+        A turn that keeps coming back to the query's terms is where the topic is
+        discussed, not merely mentioned: prefer its passages among equals.
+        """
+        key = self.table.conversation[cand].astype(np.int64) * 1_000_000 + self.table.turn[cand]
+        _, inverse = np.unique(key, return_inverse=True)
+        per_turn = np.bincount(inverse, weights=bm25.astype(np.float64))
+        top = per_turn.max()
+        return per_turn[inverse] / top if top > 0 else np.zeros(cand.shape)
+
+    def _turn_neighbours(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers of the passages just before/after each candidate in its turn, or -1."""
+        t = self.table
+        n = len(t)
+        prev = cand - 1
+        nxt = cand + 1
+        ok_prev = prev >= 0
+        ok_next = nxt < n
+        safe_prev = np.where(ok_prev, prev, 0)
+        safe_next = np.where(ok_next, nxt, 0)
+        same_prev = (
+            ok_prev
+            & (t.turn[safe_prev] == t.turn[cand])
+            & (t.conversation[safe_prev] == t.conversation[cand])
+        )
+        same_next = (
+            ok_next
+            & (t.turn[safe_next] == t.turn[cand])
+            & (t.conversation[safe_next] == t.conversation[cand])
+        )
+        return np.where(same_prev, prev, -1), np.where(same_next, nxt, -1)
+
+    def _fuzzy(self, query: str, row: int, before: int, after: int) -> float:
+        """Best character alignment of the query with the passage or the passage plus a neighbour.
+
+        A quoted sentence may straddle two passages; aligning against the pair
+        finds it, at a small discount so the passage holding most of it wins.
+        """
+        if not query:
+            return 0.0
+        own = self._passage_compact(row)
+        best = fuzz.partial_ratio(query, own)
+        if best < 100 and len(query) > 6:
+            for other, pair in ((before, lambda o: o + own), (after, lambda o: own + o)):
+                if other >= 0:
+                    best = max(
+                        best, 0.97 * fuzz.partial_ratio(query, pair(self._passage_compact(other)))
+                    )
+        return best / 100.0
 
     # -- browsing ---------------------------------------------------------
     def get(self, passage_id: str) -> Passage | None:
@@ -186,16 +245,30 @@ def _compact(text: str) -> str:
 
 
 def _coverage(
-    index: InvertedIndex, terms: list[tuple[int | None, float]], mass: float, cand: np.ndarray
-) -> np.ndarray:
-    """Share of the query's idf mass that each candidate contains."""
-    covered = np.zeros(cand.shape, dtype=np.float64)
+    index: InvertedIndex,
+    terms: list[tuple[int | None, float]],
+    mass: float,
+    cand: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of the query's idf mass in each candidate, and in the candidate with its turn neighbours."""
+    own = np.zeros(cand.shape, dtype=np.float64)
+    window = np.zeros(cand.shape, dtype=np.float64)
     if mass <= 0:
-        return covered
+        return own, window
     for tid, idf in terms:
-        if tid is not None:
-            covered += index.contains(tid, cand) * idf
-    return covered / mass
+        if tid is None:
+            continue
+        here = index.contains(tid, cand)
+        near = (
+            here
+            | (index.contains(tid, before) & (before >= 0))
+            | (index.contains(tid, after) & (after >= 0))
+        )
+        own += here * idf
+        window += near * idf
+    return own / mass, window / mass
 
 
 __all__ = ["DEFAULT_DATA_DIR", "QuoteEngine", "Result"]

@@ -42,10 +42,12 @@ class InvertedIndex:
         lo, hi = self.offsets[term_id], self.offsets[term_id + 1]
         return self.docs[lo:hi], self.impacts[lo:hi]
 
-    def top(self, weighted_terms: Sequence[tuple[int, float]], k: int) -> list[int]:
-        """Passages with the highest weighted BM25 sum, best first, ties by passage number."""
+    def top(
+        self, weighted_terms: Sequence[tuple[int, float]], k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(passages, BM25 sums) of the k best passages, best first, ties by passage number."""
         if not weighted_terms:
-            return []
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         touched = []
         scores = np.zeros(self.n_docs, dtype=np.float32)
         for term_id, weight in weighted_terms:
@@ -57,7 +59,7 @@ class InvertedIndex:
             part = np.argpartition(-scores[candidates], k - 1)[:k]
             candidates = candidates[part]
         order = np.lexsort((candidates, -scores[candidates]))
-        return [int(c) for c in candidates[order]]
+        return candidates[order], scores[candidates[order]]
 
     def contains(self, term_id: int, passages: np.ndarray) -> np.ndarray:
         """For each passage number, whether the term occurs in it (binary search)."""

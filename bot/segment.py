@@ -22,6 +22,9 @@ from bot.textnorm import HAN, normalize
 jieba.setLogLevel(logging.WARNING)
 
 _TOKEN_OK = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
+# Latin words and numbers ("gpt-4", "3.5", "e-max") are tokens as they stand:
+# handing them to jieba would let dictionary words split "worldcoin" into w/or/ldco/in.
+_LATIN = re.compile(r"[a-z0-9]+(?:[-.+#'][a-z0-9]+)*[+#]?")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 BIGRAM_PREFIX = "\x01"  # marks character-bigram terms so they never collide with words
 
@@ -81,9 +84,16 @@ class Segmenter:
 
     def words(self, normalized_text: str) -> list[str]:
         """Content words in order, without stopwords, punctuation and spaces."""
+        out: list[str] = []
+        pos = 0
+        for latin in _LATIN.finditer(normalized_text):
+            out.extend(self._tokenizer.lcut(normalized_text[pos : latin.start()], HMM=True))
+            out.append(latin.group(0))
+            pos = latin.end()
+        out.extend(self._tokenizer.lcut(normalized_text[pos:], HMM=True))
         return [
             w
-            for w in (t.strip() for t in self._tokenizer.lcut(normalized_text, HMM=True))
+            for w in (t.strip() for t in out)
             if w and _TOKEN_OK.search(w) and w not in self.stopwords
         ]
 
@@ -95,7 +105,7 @@ class Segmenter:
         """Save the words we index with their jieba frequencies, for `compact`."""
         lines = []
         for word in sorted(set(vocabulary)):
-            if word and not any(ch.isspace() for ch in word):
+            if word and is_han(word) and not any(ch.isspace() for ch in word):
                 lines.append(f"{word} {self.word_frequency(word)}\n")
         path.write_text("".join(lines), encoding="utf-8")
 
