@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -130,7 +131,7 @@ class Store:
     def log_query(self, record: QueryRecord) -> None:
         """Queue a log row; never blocks and never raises."""
         if record.ts is None:
-            record = QueryRecord(**{**record.__dict__, "ts": time.time()})  # type: ignore[misc]
+            record = dataclasses.replace(record, ts=time.time())
         try:
             self._pending.put_nowait(record)
         except asyncio.QueueFull:

@@ -1,0 +1,130 @@
+"""`quotebot console`: the bot's conversation in a terminal, no Telegram needed.
+
+The same QuoteBot answers as on Telegram; this module only reads lines,
+routes commands the way handlers/ does, and prints replies as text with
+buttons shown as numbered choices (type the number to press one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.config import Settings
+from bot.engine import QuoteEngine
+from bot.i18n import Lang
+from bot.replies import Button, Links, Reply
+from bot.service import QuoteBot, Sender, load_topics
+from bot.store import Store
+
+CONSOLE_CHAT_ID = 0
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@(\S+))?(?:\s+(.*))?$", re.S)
+
+
+def console_text(markup: str) -> str:
+    """Our HTML as terminal text: tags dropped, link targets shown after their text."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", markup)
+    text = re.sub(r"</?blockquote>", "", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+class Console:
+    """Routes console input to QuoteBot; the terminal twin of handlers/."""
+
+    def __init__(
+        self, bot: QuoteBot, lang: Lang, out: TextIO, commands: dict | None = None
+    ) -> None:
+        self.bot = bot
+        self.out = out
+        self.sender = Sender(CONSOLE_CHAT_ID, "console", CONSOLE_CHAT_ID, lang, is_admin=True)
+        self.buttons: list[Button] = []
+        self.extra_commands: dict[str, Callable[[Sender, str], Awaitable[Reply]]] = commands or {}
+
+    async def handle(self, line: str) -> Reply | None:
+        line = line.strip()
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                return Reply(html.escape(f"Choose 1-{len(self.buttons)}."))
+            button = self.buttons[index]
+            if button.url:
+                return Reply(html.escape(button.url))
+            reply = await self.bot.press(self.sender, button.data or "")
+            return reply or Reply("This button has expired; search again.")
+        match = _COMMAND.match(line)
+        if not match:
+            return await self.bot.query(self.sender, line)
+        command, args = match.group(1).lower(), (match.group(3) or "").strip()
+        if command == "start":
+            return self.bot.start(self.sender, args)
+        if command == "help":
+            return self.bot.help(self.sender)
+        if command == "quote":
+            return await self.bot.query(self.sender, args, kind="quote")
+        if command == "topic":
+            return await self.bot.topic(self.sender, args)
+        if command == "random":
+            return self.bot.random_quote(self.sender)
+        if command == "stats":
+            return await self.bot.stats(self.sender)
+        if command in self.extra_commands:
+            return await self.extra_commands[command](self.sender, args)
+        return Reply(html.escape(f"Unknown command /{command}. /help lists the commands."))
+
+    def show(self, reply: Reply | None) -> None:
+        if reply is None or (reply.silent and not reply.html):
+            return
+        self.out.write(console_text(reply.html) + "\n")
+        self.buttons = [b for row in reply.buttons for b in row]
+        for n, button in enumerate(self.buttons, 1):
+            self.out.write(f"  [{n}] {button.text}\n")
+        self.out.write("\n")
+        self.out.flush()
+
+
+async def _loop(
+    engine: QuoteEngine, settings: Settings, lang: Lang, stdin: TextIO, out: TextIO
+) -> int:
+    store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
+    try:
+        bot = QuoteBot(
+            engine,
+            store,
+            topics=load_topics(settings.data_dir),
+            links=Links(None),
+            user_rate_per_minute=10_000,
+        )
+        console = Console(bot, lang, out, commands=console_commands(bot, settings))
+        console.show(bot.help(console.sender, welcome=True))
+        interactive = stdin.isatty()
+        while True:
+            if interactive:
+                out.write("> ")
+                out.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            if not line.strip():
+                continue
+            console.show(await console.handle(line))
+    finally:
+        await store.close()
+    return 0
+
+
+def console_commands(bot: QuoteBot, settings: Settings) -> dict:
+    """Commands beyond the core ones (subscriptions add theirs here)."""
+    return {}
+
+
+def run_console(engine: QuoteEngine, settings: Settings, lang: Lang = "zh") -> int:
+    try:
+        return asyncio.run(_loop(engine, settings, lang, sys.stdin, sys.stdout))
+    except KeyboardInterrupt:
+        return 0
