@@ -56,7 +56,7 @@ class Console:
             if button.url:
                 return Reply(html.escape(button.url))
             reply = await self.bot.press(self.sender, button.data or "")
-            return reply or Reply("This button has expired; search again.")
+            return reply or self.bot.expired_button(self.sender)
         match = _COMMAND.match(line)
         if not match:
             return await self.bot.query(self.sender, line)
@@ -75,7 +75,7 @@ class Console:
             return await self.bot.stats(self.sender)
         if command in self.extra_commands:
             return await self.extra_commands[command](self.sender, args)
-        return Reply(html.escape(f"Unknown command /{command}. /help lists the commands."))
+        return self.bot.unknown_command(self.sender)
 
     def show(self, reply: Reply | None) -> None:
         if reply is None or (reply.silent and not reply.html):

@@ -404,6 +404,18 @@ class QuoteBot:
         )
         return [index for _, _, index in found]
 
+    def unknown_command(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("I don't know that command. /help lists what I can do.")))
+
+    def expired_button(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("This button has expired. Please search again.")))
+
+    def text_only(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("I can only read text. Send me some words to search for.")))
+
     def _usage(self, sender: Sender, kind: str) -> Reply:
         _ = gettext_for(sender.lang)
         if kind == "quote":

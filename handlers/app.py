@@ -1,0 +1,195 @@
+"""The one place the Telegram Application is built and run.
+
+`quotebot run` calls `run_bot`; tests call `build_application` and drive it
+against a local Bot API emulator. Everything the bot says comes from
+bot.service.QuoteBot; this module only wires handlers, start-up and shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import ConfigError, Settings
+from bot.engine import QuoteEngine
+from bot.i18n import gettext_for, lang_for
+from bot.logs import redact
+from bot.replies import Links
+from bot.service import QuoteBot, load_topics
+from bot.store import Store
+from handlers import buttons, commands, inline, messages
+from handlers.context import ADMINS_KEY, QUOTEBOT_KEY
+
+log = logging.getLogger(__name__)
+
+PRIVATE_MESSAGES = filters.ChatType.PRIVATE & (
+    filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
+)
+COMMANDS = [
+    ("quote", "Find the quote that matches your words", "查找与你的词句最匹配的原话"),
+    ("topic", "Best passages on a topic", "关于某个话题的几段原话"),
+    ("random", "A random quote", "随机一段原话"),
+    ("subscribe", "A quote every day at your time", "每天定时收到一段原话"),
+    ("unsubscribe", "Stop the daily quote", "取消每日原话"),
+    ("help", "What this bot can do", "这个机器人能做什么"),
+]
+
+Extension = Callable[[Application], None]
+
+
+def build_application(
+    settings: Settings,
+    engine: QuoteEngine,
+    *,
+    extensions: list[Extension] | None = None,
+    builder: ApplicationBuilder | None = None,
+) -> Application:
+    """The bot's Application: handlers, rate limiter, start-up and shutdown hooks."""
+    token = settings.require_token()
+    builder = builder or ApplicationBuilder()
+    application = (
+        builder.token(token)
+        .base_url(settings.api_url)
+        .base_file_url(settings.api_url.replace("/bot", "/file/bot"))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_post_init(settings, engine))
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[ADMINS_KEY] = settings.admin_ids
+    add_handlers(application)
+    for extend in extensions or []:
+        extend(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    application.add_handler(CommandHandler("start", commands.start))
+    application.add_handler(CommandHandler("help", commands.help_command))
+    application.add_handler(CommandHandler("quote", commands.quote))
+    application.add_handler(CommandHandler("topic", commands.topic))
+    application.add_handler(CommandHandler("random", commands.random_quote))
+    application.add_handler(CommandHandler("stats", commands.stats))
+    application.add_handler(CallbackQueryHandler(buttons.press))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(
+        MessageHandler(PRIVATE_MESSAGES & filters.TEXT & ~filters.COMMAND, messages.text)
+    )
+    application.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, commands.unknown))
+    application.add_handler(MessageHandler(PRIVATE_MESSAGES & ~filters.TEXT, messages.not_text))
+    # Everything else (channel posts, group chatter, member updates) is seen and let go.
+    application.add_handler(TypeHandler(Update, _ignored), group=1)
+
+
+async def _ignored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.debug("update %s needs no answer", update.update_id)
+
+
+def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
+    async def post_init(application: Application) -> None:
+        store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
+        application.bot_data[QUOTEBOT_KEY] = QuoteBot(
+            engine,
+            store,
+            topics=load_topics(settings.data_dir),
+            links=Links(application.bot.username),
+            user_rate_per_minute=settings.user_rate_per_minute,
+        )
+        await _nice_to_have(application)
+
+    return post_init
+
+
+async def _nice_to_have(application: Application) -> None:
+    """Command menu and description: useful, but a failure must not stop the bot."""
+    bot = application.bot
+    try:
+        await bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS])
+        await bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS], language_code="en")
+        await bot.set_my_description(
+            "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
+        )
+        await bot.set_my_description(
+            "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman.",
+            language_code="en",
+        )
+    except TelegramError as exc:
+        log.warning("could not set the command menu or description: %s", exc)
+
+
+async def _post_shutdown(application: Application) -> None:
+    quotebot: QuoteBot | None = application.bot_data.get(QUOTEBOT_KEY)
+    if quotebot is not None:
+        await quotebot.store.close()
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every failure (token-free) and tell the user something went wrong when we can."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("cannot write to a chat (blocked or removed): %s", error)
+        return
+    if isinstance(error, RetryAfter | TimedOut | NetworkError):
+        log.warning("Telegram unavailable or flood-limited: %s", redact(str(error)))
+    else:
+        log.error("update failed: %s", redact(repr(error)), exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    _ = gettext_for(lang_for(user.language_code if user else None))
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(_("Something went wrong. Please try again."))
+        elif update.effective_chat.type == "private":
+            await context.bot.send_message(
+                update.effective_chat.id, _("Something went wrong. Please try again.")
+            )
+    except TelegramError as exc:
+        log.warning("could not report the error to the user: %s", redact(str(exc)))
+
+
+def _webhook_path(url: str) -> str:
+    return urlparse(url).path.lstrip("/")
+
+
+def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> int:
+    """`quotebot run`: long polling, or a webhook server when QUOTEBOT_WEBHOOK_URL is set."""
+    try:
+        settings.require_token()
+    except ConfigError as exc:
+        print(f"quotebot: error: {exc}", file=sys.stderr)
+        return 2
+    engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+    application = build_application(settings, engine, extensions=extensions)
+    allowed = Update.ALL_TYPES
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=_webhook_path(settings.webhook_url),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=allowed,
+        )
+    else:
+        application.run_polling(allowed_updates=allowed)
+    return 0

@@ -1,0 +1,39 @@
+"""Button presses edit the message they belong to instead of flooding the chat."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.i18n import gettext_for
+from handlers.context import quotebot, sender
+from handlers.render import edit_kwargs
+
+log = logging.getLogger(__name__)
+
+
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    who = sender(update, context)
+    refusal = quotebot(context).admit(who)
+    _ = gettext_for(who.lang)
+    if refusal is not None:
+        await query.answer(_("Too fast — please wait a moment."))
+        return
+    reply = await quotebot(context).press(who, query.data or "")
+    if reply is None:
+        await query.answer(_("This button has expired. Please search again."), show_alert=False)
+        return
+    await query.answer()
+    if query.message is None or not query.message.is_accessible:
+        return  # a button on a message we can no longer see (inline or too old)
+    try:
+        await query.edit_message_text(**edit_kwargs(reply))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise

@@ -1,0 +1,67 @@
+"""One handler per command; each asks the core and sends what it answers."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.replies import Reply
+from handlers.context import quotebot, sender
+from handlers.render import message_kwargs
+
+
+async def send(update: Update, reply: Reply | None) -> None:
+    """Answer in the chat the update came from (empty silent replies send nothing)."""
+    message = update.effective_message
+    if reply is None or message is None or not reply.html:
+        return
+    await message.reply_text(**message_kwargs(reply), do_quote=message.chat.type != "private")
+
+
+def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return " ".join(context.args or [])
+
+
+async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    refusal = quotebot(context).admit(sender(update, context))
+    if refusal is not None:
+        await send(update, refusal)
+        return False
+    return True
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        await send(update, quotebot(context).start(sender(update, context), _args(context)))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        await send(update, quotebot(context).help(sender(update, context)))
+
+
+async def quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        reply = await quotebot(context).query(sender(update, context), _args(context), kind="quote")
+        await send(update, reply)
+
+
+async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        await send(update, await quotebot(context).topic(sender(update, context), _args(context)))
+
+
+async def random_quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        await send(update, quotebot(context).random_quote(sender(update, context)))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        await send(update, await quotebot(context).stats(sender(update, context)))
+
+
+async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Unknown commands get a hint in private chats; in groups they may be another bot's."""
+    if await _admitted(update, context):
+        await send(update, quotebot(context).unknown_command(sender(update, context)))
