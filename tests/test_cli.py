@@ -1,0 +1,133 @@
+"""`quotebot` as a person runs it: real subprocesses, real output, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(
+    args: list[str], stdin: str | None = None, env: dict | None = None, cwd: Path | None = None
+):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def cache_env(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    env = {"QUOTEBOT_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    assert run(["index"], env=env).returncode == 0
+    return env
+
+
+def test_search_json(cache_env: dict) -> None:
+    proc = run(["search", "--json", "--limit", "2", "聊天GPT"], env=cache_env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["query"] == "聊天GPT"
+    assert 1 <= len(data["results"]) <= 2
+    first = data["results"][0]
+    assert set(first) == {"timestamp", "at", "speaker", "quote", "score", "conversation"}
+    assert "GPT" in first["quote"] and first["conversation"] == "l367"
+    assert first["speaker"] in {"Sam Altman", "Lex Fridman"}
+    assert first["timestamp"] <= first["at"]
+
+
+def test_search_json_no_match_is_empty(cache_env: dict) -> None:
+    proc = run(["search", "--json", "红烧肉怎么做"], env=cache_env)
+    assert json.loads(proc.stdout) == {"query": "红烧肉怎么做", "results": []}
+
+
+def test_search_human_output(cache_env: dict) -> None:
+    proc = run(["search", "RLHF"], env=cache_env)
+    assert proc.returncode == 0
+    assert "RLHF" in proc.stdout and "youtube.com" in proc.stdout
+
+
+def test_search_stdin_json_lines(cache_env: dict) -> None:
+    proc = run(["search", "--json"], stdin="意识\n\n😂\nChatGPT\n", env=cache_env)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["意识", "", "😂", "ChatGPT"]
+    assert lines[0]["results"] and not lines[1]["results"] and not lines[2]["results"]
+    assert lines[3]["results"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "--limit", "0", "x"],
+        ["search", "--limit", "abc", "x"],
+        ["nope"],
+        ["search", "--bogus"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args: list[str], cache_env: dict) -> None:
+    proc = run(args, env=cache_env)
+    assert proc.returncode == 2
+    if args:
+        assert len(proc.stderr.strip().splitlines()) <= 2  # usage line + one-line error
+        assert "error" in proc.stderr
+
+
+def test_help_documents_everything() -> None:
+    top = run(["--help"])
+    assert top.returncode == 0
+    for command in ("search", "console", "run", "index"):
+        assert command in top.stdout
+    search = run(["search", "--help"])
+    for flag in ("--json", "--limit", "standard input"):
+        assert flag in search.stdout
+
+
+def test_run_without_token_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = run(["run"], env={"TELEGRAM_BOT_TOKEN": ""}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "quotebot: error: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+        ("QUOTEBOT_TZ", "Mars/Olympus"),
+        ("QUOTEBOT_ADMIN_IDS", "12,abc"),
+        ("QUOTEBOT_WEBHOOK_PORT", "99999"),
+        ("TELEGRAM_API_URL", "ftp://x"),
+    ],
+)
+def test_malformed_settings_name_the_variable(var: str, value: str, tmp_path: Path) -> None:
+    proc = run(["search", "x"], env={var: value}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert var in proc.stderr and "Traceback" not in proc.stderr
+    assert value not in proc.stderr or var != "TELEGRAM_BOT_TOKEN"
+
+
+def test_console_answers_like_the_bot(cache_env: dict, tmp_path: Path) -> None:
+    proc = run(
+        ["console"],
+        stdin="RLHF\n3\n/topic 意识\n/random\n/nope\n😂\n",
+        env={**cache_env, "QUOTEBOT_DB": str(tmp_path / "c.db")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "RLHF" in out and "[1]" in out
+    assert "话题：意识" in out
+    assert "我不认识这个命令" in out
+    assert "表情" in out
+    assert (tmp_path / "c.db").exists()
