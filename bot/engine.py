@@ -34,12 +34,14 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 300  # longer input is cut: no passage is longer than this
 CANDIDATES = 200
 BIGRAM_WEIGHT = 0.5
+COMMON_BIGRAM_SHARE = 0.05  # bigrams in more passages than this don't pick candidates
 # Weights of the evidence and the bar a best answer must clear; chosen on
 # tests/eval/queries.toml (see the README's relevance table).
-W_WORDS, W_BIGRAMS, W_FUZZ, W_BM25 = 0.40, 0.25, 0.30, 0.05
-W_TURN = 0.2
+W_WORDS, W_BIGRAMS, W_FUZZ = 0.40, 0.25, 0.30
+W_DENSITY = 0.1
+DENSITY_WINDOW = 120  # seconds either side of a passage that count as its stretch
 W_WINDOW = 0.4  # share of coverage credited for terms found in the neighbouring passages
-MIN_SCORE = 0.50
+MIN_SCORE = 0.38
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +131,7 @@ class QuoteEngine:
     def _score(self, q: PreparedQuery) -> list[tuple[int, float]]:
         words, word_mass = self._weights(q.words)
         bigrams, bigram_mass = self._weights(q.bigrams)
-        query_terms = [(tid, 1.0) for tid, _ in words if tid is not None]
-        query_terms += [(tid, BIGRAM_WEIGHT) for tid, _ in bigrams if tid is not None]
-        cand, bm25 = self.index.top(query_terms, CANDIDATES)
+        cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES)
         if cand.size == 0:
             return []
         rows = cand.tolist()
@@ -141,8 +141,7 @@ class QuoteEngine:
         fuzzy = np.array(
             [self._fuzzy(q.compact, r, b, a) for r, b, a in zip(rows, before, after, strict=True)]
         )
-        rank_bonus = bm25 / bm25[0] if bm25[0] > 0 else np.zeros(len(rows))
-        turn_bonus = self._turn_density(cand, bm25)
+        density = self._topic_density(cand, bm25)
         # With no content words (a query of stopwords only), bigrams carry the weight.
         w_words = W_WORDS if word_mass > 0 else 0.0
         w_bigrams = W_BIGRAMS + (W_WORDS - w_words)
@@ -150,27 +149,49 @@ class QuoteEngine:
             w_words, w_bigrams = w_words + w_bigrams, 0.0
         words_part = (1 - W_WINDOW) * word_cov + W_WINDOW * word_win
         bigrams_part = (1 - W_WINDOW) * bigram_cov + W_WINDOW * bigram_win
-        score = (
-            w_words * words_part
-            + w_bigrams * bigrams_part
-            + W_FUZZ * fuzzy
-            + W_BM25 * rank_bonus
-            + W_TURN * turn_bonus
+        # Confidence is evidence only (it decides "no answer" and is the score shown);
+        # topic density only orders candidates of similar confidence.
+        confidence = (w_words * words_part + w_bigrams * bigrams_part + W_FUZZ * fuzzy) / (
+            W_WORDS + W_BIGRAMS + W_FUZZ
         )
-        order = sorted(range(len(rows)), key=lambda i: (-round(float(score[i]), 6), rows[i]))
+        order_key = confidence + W_DENSITY * density
+        order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
+        score = confidence
         return [(rows[i], round(float(score[i]), 4)) for i in order]
 
-    def _turn_density(self, cand: np.ndarray, bm25: np.ndarray) -> np.ndarray:
-        """How much of the candidates' BM25 mass lies in each candidate's turn, 0..1.
+    def _retrieval_terms(
+        self, words: list[tuple[int | None, float]], bigrams: list[tuple[int | None, float]]
+    ) -> list[tuple[int, float]]:
+        """Terms that pick candidates: very common bigrams (我们, 这个) cost the most and
+        discriminate nothing, so they only count in the rerank unless nothing else is left."""
+        terms = [(tid, 1.0) for tid, _ in words if tid is not None]
+        limit = max(50, int(self.index.n_docs * COMMON_BIGRAM_SHARE))
+        for tid, _ in bigrams:
+            if tid is not None and self.index.document_frequency(tid) <= limit:
+                terms.append((tid, BIGRAM_WEIGHT))
+        if not terms:
+            terms = [(tid, BIGRAM_WEIGHT) for tid, _ in bigrams if tid is not None]
+        return terms
 
-        A turn that keeps coming back to the query's terms is where the topic is
-        discussed, not merely mentioned: prefer its passages among equals.
+    def _topic_density(self, cand: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        """Share of the candidates' BM25 mass within DENSITY_WINDOW seconds of each candidate, 0..1.
+
+        A stretch of the conversation that keeps coming back to the query's terms
+        is where the topic is discussed, not merely mentioned: among passages of
+        similar confidence, prefer those inside such a stretch.
         """
-        key = self.table.conversation[cand].astype(np.int64) * 1_000_000 + self.table.turn[cand]
-        _, inverse = np.unique(key, return_inverse=True)
-        per_turn = np.bincount(inverse, weights=bm25.astype(np.float64))
-        top = per_turn.max()
-        return per_turn[inverse] / top if top > 0 else np.zeros(cand.shape)
+        t = self.table
+        # One time axis for all conversations, each far from the next.
+        when = t.conversation[cand].astype(np.int64) * 10_000_000 + t.at[cand]
+        order = np.argsort(when, kind="stable")
+        sorted_when = when[order]
+        cumulative = np.concatenate([[0.0], np.cumsum(bm25[order].astype(np.float64))])
+        lo = np.searchsorted(sorted_when, sorted_when - DENSITY_WINDOW, side="left")
+        hi = np.searchsorted(sorted_when, sorted_when + DENSITY_WINDOW, side="right")
+        density = np.empty(cand.shape, dtype=np.float64)
+        density[order] = cumulative[hi] - cumulative[lo]
+        top = density.max()
+        return density / top if top > 0 else density
 
     def _turn_neighbours(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers of the passages just before/after each candidate in its turn, or -1."""

@@ -48,18 +48,19 @@ class InvertedIndex:
         """(passages, BM25 sums) of the k best passages, best first, ties by passage number."""
         if not weighted_terms:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        touched = []
         scores = np.zeros(self.n_docs, dtype=np.float32)
         for term_id, weight in weighted_terms:
             docs, impacts = self.postings(term_id)
             scores[docs] += impacts * np.float32(weight)
-            touched.append(docs)
-        candidates = np.unique(np.concatenate(touched))
+        candidates = np.flatnonzero(scores)
         if candidates.size > k:
             part = np.argpartition(-scores[candidates], k - 1)[:k]
             candidates = candidates[part]
         order = np.lexsort((candidates, -scores[candidates]))
         return candidates[order], scores[candidates[order]]
+
+    def document_frequency(self, term_id: int) -> int:
+        return int(self.offsets[term_id + 1] - self.offsets[term_id])
 
     def contains(self, term_id: int, passages: np.ndarray) -> np.ndarray:
         """For each passage number, whether the term occurs in it (binary search)."""

@@ -93,10 +93,16 @@ def _build(
     # Alias keys are single tokens by design: make jieba keep them whole.
     user_words += [(k, 2000) for k in aliases.keys if " " not in k]
     full = Segmenter.full(user_words, stopwords)
-    terms = [full.terms(aliases.fold(normalize(text))) for text in table.texts]
-    index = build_index(terms)
-    vocabulary = {w for words, _ in terms for w in words} | set(full.stopwords)
-    vocabulary |= {w for w, _ in user_words}
+    vocabulary: set[str] = {w for w, _ in user_words}
+
+    def segmented():
+        # A generator, so a large catalogue is never held as lists of strings.
+        for text in table.texts:
+            words, bigrams = full.terms(aliases.fold(normalize(text)))
+            vocabulary.update(words)
+            yield words, bigrams
+
+    index = build_index(segmented())
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
