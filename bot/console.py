@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.config import Settings
+from bot.daily import DailyQuotes, Kind, Outcome
 from bot.engine import QuoteEngine
 from bot.i18n import Lang
+from bot.pacing import Pacer
 from bot.replies import Button, Links, Reply
 from bot.service import QuoteBot, Sender, load_topics
 from bot.store import Store
+from bot.subscriptions import SubscriptionStore
 
 CONSOLE_CHAT_ID = 0
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
@@ -92,15 +95,34 @@ async def _loop(
     engine: QuoteEngine, settings: Settings, lang: Lang, stdin: TextIO, out: TextIO
 ) -> int:
     store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
+    daily: DailyQuotes | None = None
     try:
+        console_holder: list[Console] = []
+
+        async def print_daily(chat_id: int, reply: Reply) -> Outcome:
+            console_holder[0].show(reply)
+            return Outcome(Kind.SENT)
+
+        daily = DailyQuotes(
+            SubscriptionStore(store.db),
+            engine,
+            print_daily,
+            pacer=Pacer(settings.send_rate_per_second),
+            catch_up=settings.catch_up,
+        )
         bot = QuoteBot(
             engine,
             store,
             topics=load_topics(settings.data_dir),
             links=Links(None),
             user_rate_per_minute=10_000,
+            subscriptions=daily.subscriptions,
+            default_zone=settings.timezone,
+            on_subscription_change=daily.wake,
         )
-        console = Console(bot, lang, out, commands=console_commands(bot, settings))
+        console = Console(bot, lang, out, commands=console_commands(bot))
+        console_holder.append(console)
+        daily.start()
         console.show(bot.help(console.sender, welcome=True))
         interactive = stdin.isatty()
         while True:
@@ -114,13 +136,22 @@ async def _loop(
                 continue
             console.show(await console.handle(line))
     finally:
+        if daily is not None:
+            await daily.stop()
         await store.close()
     return 0
 
 
-def console_commands(bot: QuoteBot, settings: Settings) -> dict:
-    """Commands beyond the core ones (subscriptions add theirs here)."""
-    return {}
+def console_commands(bot: QuoteBot) -> dict:
+    """Commands whose core call takes the argument list rather than the raw text."""
+
+    async def subscribe(sender: Sender, args: str) -> Reply:
+        return await bot.subscribe(sender, args.split())
+
+    async def unsubscribe(sender: Sender, args: str) -> Reply:
+        return await bot.unsubscribe(sender)
+
+    return {"subscribe": subscribe, "unsubscribe": unsubscribe}
 
 
 def run_console(engine: QuoteEngine, settings: Settings, lang: Lang = "zh") -> int:

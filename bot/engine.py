@@ -26,7 +26,7 @@ from bot.library import PassageTable
 from bot.passages import Passage, Quality
 from bot.paths import DEFAULT_DATA_DIR
 from bot.segment import Segmenter
-from bot.textnorm import has_searchable_text, normalize
+from bot.textnorm import compact_text, has_searchable_text, normalize
 from bot.transcript import Conversation
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,6 @@ class QuoteEngine:
         self.index = index
         self.segmenter = segmenter
         self.aliases = aliases
-        self._compact_cache: dict[int, str] = {}
 
     @classmethod
     def load(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> QuoteEngine:
@@ -94,18 +93,13 @@ class QuoteEngine:
             return None
         text = self.fold(query)
         words, bigrams = self.segmenter.terms(text)
-        compact = _compact(text)
+        compact = compact_text(text)
         if not words and not bigrams and not compact:
             return None
         return PreparedQuery(text, compact, words, bigrams)
 
     def _passage_compact(self, row: int) -> str:
-        cached = self._compact_cache.get(row)
-        if cached is None:
-            cached = _compact(self.fold(self.table.texts[row]))
-            if len(self._compact_cache) < 200_000:
-                self._compact_cache[row] = cached
-        return cached
+        return self.table.compact[row]
 
     # -- search -----------------------------------------------------------
     def search(self, query: str, limit: int = 5) -> list[Result]:
@@ -259,10 +253,6 @@ class QuoteEngine:
 
     def conversation(self, passage: Passage) -> Conversation:
         return self.conversations[passage.conversation]
-
-
-def _compact(text: str) -> str:
-    return "".join(ch for ch in text if ch.isalnum())
 
 
 def _coverage(

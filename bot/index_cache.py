@@ -23,12 +23,12 @@ from bot.aliases import Aliases, load_aliases
 from bot.index import InvertedIndex, build_index
 from bot.library import PassageTable, table_from_conversations
 from bot.segment import Segmenter, load_word_list, read_user_dict
-from bot.textnorm import normalize
+from bot.textnorm import compact_text, normalize
 from bot.transcript import Conversation, load_directory
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
 
 
@@ -98,7 +98,9 @@ def _build(
     def segmented():
         # A generator, so a large catalogue is never held as lists of strings.
         for text in table.texts:
-            words, bigrams = full.terms(aliases.fold(normalize(text)))
+            folded = aliases.fold(normalize(text))
+            table.compact.append(compact_text(folded))
+            words, bigrams = full.terms(folded)
             vocabulary.update(words)
             yield words, bigrams
 

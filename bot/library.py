@@ -7,7 +7,7 @@ is made only for the few passages an answer shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,9 @@ class PassageTable:
     turn_start: np.ndarray  # int32 seconds
     at: np.ndarray  # int32 seconds
     quality: np.ndarray  # int8
+    # Alias-folded text without spaces or punctuation, for fuzzy alignment;
+    # filled in by the index build so queries never re-normalise passages.
+    compact: list[str] = field(default_factory=list)
     _by_id: dict[str, int] | None = None
 
     def __len__(self) -> int:

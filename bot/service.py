@@ -7,16 +7,19 @@ answers identically everywhere. Every query is logged through the store.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import time
 import tomllib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.daily import utc_now
 from bot.engine import QuoteEngine, Result
 from bot.i18n import Lang, gettext_for
 from bot.passages import Passage
@@ -30,7 +33,9 @@ from bot.replies import (
     fit_lines,
     quote_block,
 )
+from bot.schedule import ScheduleError, Zone, parse_subscribe_args
 from bot.store import QueryRecord, Store
+from bot.subscriptions import Subscription, SubscriptionStore
 from bot.textnorm import has_searchable_text
 from bot.transcript import format_hms
 
@@ -107,6 +112,10 @@ class QuoteBot:
         links: Links | None = None,
         user_rate_per_minute: int = 20,
         rng: random.Random | None = None,
+        subscriptions: SubscriptionStore | None = None,
+        default_zone: str = "Asia/Shanghai",
+        on_subscription_change: Callable[[], None] | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -114,6 +123,10 @@ class QuoteBot:
         self.links = links or Links()
         self.limiter = RateLimiter(user_rate_per_minute)
         self.rng = rng or random.Random()
+        self.subscriptions = subscriptions or SubscriptionStore(store.db)
+        self.default_zone = Zone.from_name(default_zone)
+        self.on_subscription_change = on_subscription_change or (lambda: None)
+        self.clock = clock
 
     # -- guards ----------------------------------------------------------------
     def admit(self, sender: Sender) -> Reply | None:
@@ -247,6 +260,69 @@ class QuoteBot:
             *(f"{n}× {esc(q[:60])}" for q, n in stats.misses),
         ]
         return Reply(fit_lines(lines))
+
+    # -- daily quote -------------------------------------------------------------
+    async def subscribe(self, sender: Sender, args: list[str], may_manage: bool = True) -> Reply:
+        """/subscribe [HH:MM] [zone]; no arguments in a subscribed chat shows the subscription."""
+        _ = gettext_for(sender.lang)
+        if sender.chat_id is None:
+            return Reply(esc(_("Subscriptions need a chat.")))
+        current = await self.subscriptions.get(sender.chat_id)
+        if not args and current is not None and current.active:
+            return self._subscription_reply(current, sender.lang, changed=False)
+        if not may_manage:
+            return Reply(esc(_("Only the group's administrators can change its daily quote.")))
+        try:
+            local_time, zone = parse_subscribe_args(args, self.default_zone)
+        except ScheduleError as exc:
+            return Reply(esc(self._schedule_error(exc, sender.lang)))
+        sub = await self.subscriptions.subscribe(
+            sender.chat_id,
+            sender.chat_type or "private",
+            sender.lang,
+            local_time,
+            zone,
+            self.clock(),
+        )
+        self.on_subscription_change()
+        return self._subscription_reply(sub, sender.lang, changed=True)
+
+    async def unsubscribe(self, sender: Sender, may_manage: bool = True) -> Reply:
+        _ = gettext_for(sender.lang)
+        if sender.chat_id is None:
+            return Reply(esc(_("Subscriptions need a chat.")))
+        if not may_manage:
+            return Reply(esc(_("Only the group's administrators can change its daily quote.")))
+        if await self.subscriptions.unsubscribe(sender.chat_id):
+            self.on_subscription_change()
+            return Reply(esc(_("Done: no more daily quotes here. /subscribe starts them again.")))
+        return Reply(esc(_("This chat has no daily quote. /subscribe starts one.")))
+
+    def _subscription_reply(self, sub: Subscription, lang: Lang, changed: bool) -> Reply:
+        _ = gettext_for(lang)
+        when = sub.local_time.strftime("%H:%M")
+        nxt = sub.next_at.astimezone(sub.zone.tzinfo).strftime("%Y-%m-%d %H:%M")
+        if changed:
+            text = _("Subscribed: a quote every day at {time} ({zone}). Next one: {next}.")
+        else:
+            text = _("This chat gets a quote every day at {time} ({zone}). Next one: {next}.")
+        text = text.format(time=when, zone=sub.zone.name, next=nxt)
+        hint = _("Change it with /subscribe HH:MM zone, stop it with /unsubscribe.")
+        return Reply(f"{esc(text)}\n{esc(hint)}")
+
+    def _schedule_error(self, exc: ScheduleError, lang: Lang) -> str:
+        _ = gettext_for(lang)
+        if exc.code == "bad_time":
+            text = _(
+                "“{value}” is not a time of day. Use HH:MM, for example: /subscribe 08:30 Asia/Shanghai"
+            )
+        elif exc.code == "bad_zone":
+            text = _(
+                "“{value}” is not a time zone I know. Use a name like Asia/Shanghai or Europe/Berlin, or an offset like UTC+8. Example: /subscribe 08:30 UTC+8"
+            )
+        else:
+            text = _("Too many arguments (“{value}”). Example: /subscribe 08:30 Asia/Shanghai")
+        return text.format(value=exc.value)
 
     # -- buttons -------------------------------------------------------------------
     async def press(self, sender: Sender, data: str) -> Reply | None:

@@ -46,6 +46,34 @@ MIGRATIONS: list[str] = [
     CREATE INDEX queries_miss ON queries (n_results, ts);
     CREATE TABLE searches (key TEXT PRIMARY KEY, query TEXT NOT NULL, ts REAL NOT NULL);
     """,
+    # v2: daily-quote subscriptions, found by one index on the next send time,
+    # and one delivery row per chat and local day, which makes a send idempotent.
+    """
+    CREATE TABLE subscriptions (
+        chat_id INTEGER PRIMARY KEY,
+        chat_type TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        zone TEXT NOT NULL,
+        next_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        seed INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX subscriptions_due ON subscriptions (next_at) WHERE active = 1;
+    CREATE TABLE deliveries (
+        chat_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        passage TEXT,
+        at REAL NOT NULL,
+        PRIMARY KEY (chat_id, day)
+    );
+    """,
 ]
 
 

@@ -56,6 +56,6 @@ def has_searchable_text(text: str) -> bool:
     return bool(_WORDISH.search(text))
 
 
-def compact(text: str) -> str:
-    """Normalised text with spaces and punctuation removed, for character-level fuzzy matching."""
-    return "".join(ch for ch in normalize(text) if _WORDISH.match(ch))
+def compact_text(folded: str) -> str:
+    """Already-normalised text reduced to letters, digits and Han: what fuzzy alignment compares."""
+    return "".join(ch for ch in folded if ch.isalnum())

@@ -28,14 +28,17 @@ from telegram.ext import (
 )
 
 from bot.config import ConfigError, Settings
+from bot.daily import DailyQuotes
 from bot.engine import QuoteEngine
 from bot.i18n import gettext_for, lang_for
 from bot.logs import redact
+from bot.pacing import Pacer
 from bot.replies import Links
 from bot.service import QuoteBot, load_topics
 from bot.store import Store
-from handlers import buttons, commands, inline, messages
-from handlers.context import ADMINS_KEY, QUOTEBOT_KEY
+from bot.subscriptions import SubscriptionStore
+from handlers import buttons, commands, inline, messages, subscriptions
+from handlers.context import ADMINS_KEY, DAILY_KEY, QUOTEBOT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("topic", commands.topic))
     application.add_handler(CommandHandler("random", commands.random_quote))
     application.add_handler(CommandHandler("stats", commands.stats))
+    application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
+    application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CallbackQueryHandler(buttons.press))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(
@@ -107,14 +112,28 @@ async def _ignored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
     async def post_init(application: Application) -> None:
         store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
+        links = Links(application.bot.username)
+        daily = DailyQuotes(
+            SubscriptionStore(store.db),
+            engine,
+            subscriptions.telegram_sender(application.bot),
+            pacer=Pacer(settings.send_rate_per_second),
+            links=links,
+            catch_up=settings.catch_up,
+        )
+        application.bot_data[DAILY_KEY] = daily
         application.bot_data[QUOTEBOT_KEY] = QuoteBot(
             engine,
             store,
             topics=load_topics(settings.data_dir),
-            links=Links(application.bot.username),
+            links=links,
             user_rate_per_minute=settings.user_rate_per_minute,
+            subscriptions=daily.subscriptions,
+            default_zone=settings.timezone,
+            on_subscription_change=daily.wake,
         )
         await _nice_to_have(application)
+        daily.start()
 
     return post_init
 
@@ -137,6 +156,9 @@ async def _nice_to_have(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    daily: DailyQuotes | None = application.bot_data.get(DAILY_KEY)
+    if daily is not None:
+        await daily.stop()  # sends in flight finish and are recorded first
     quotebot: QuoteBot | None = application.bot_data.get(QUOTEBOT_KEY)
     if quotebot is not None:
         await quotebot.store.close()

@@ -10,6 +10,7 @@ from bot.service import QuoteBot, Sender
 
 QUOTEBOT_KEY = "quotebot"
 ADMINS_KEY = "admin_ids"
+DAILY_KEY = "daily_quotes"
 
 
 def quotebot(context: ContextTypes.DEFAULT_TYPE) -> QuoteBot:

@@ -68,9 +68,8 @@ def check_link(url: str, *, https_only: bool = False) -> str:
     host, colon, port = hostport.partition(":")
     if not host:
         raise InvalidUrl("URL host is empty")
-    if colon:
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise InvalidUrl("Wrong port number specified in the URL")
+    if colon and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise InvalidUrl("Wrong port number specified in the URL")
     if not _HOST_OK_RE.match(host):
         raise InvalidUrl("Wrong URL host")
     if "." not in host:

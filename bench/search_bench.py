@@ -1,0 +1,217 @@
+"""Search speed and memory at the seed's size and at 100x / 500x, with a naive baseline.
+
+    python bench/search_bench.py                 # seed, 100x, 500x (500x builds for minutes)
+    python bench/search_bench.py --scales 1,100  # quicker
+
+For each scale it builds a synthetic catalogue (the seed's turns reshuffled
+into many conversations), builds the index into a fresh cache (timed), then
+in a fresh process loads the index from the cache (the restart time), runs
+every query of tests/eval/queries.toml several times and reports p50/p99
+latency and resident memory. The baseline is rapidfuzz `process.extract`
+over all passages, measured in the same run. Finally it times a cold
+`quotebot search` process on the seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.paths import DEFAULT_DATA_DIR  # noqa: E402
+from bot.transcript import format_hms, load_conversation  # noqa: E402
+
+SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
+QUERIES = ROOT / "tests" / "eval" / "queries.toml"
+
+
+def make_catalogue(scale: int, folder: Path) -> None:
+    """`scale` conversations, each the seed's turns in a different order."""
+    seed = load_conversation(SEED)
+    meta = SEED.with_suffix(".toml").read_text(encoding="utf-8")
+    turns = seed.turns
+    durations = [
+        max(1, (turns[i + 1].start if i + 1 < len(turns) else t.start + 30) - t.start)
+        for i, t in enumerate(turns)
+    ]
+    for k in range(scale):
+        order = list(range(len(turns)))
+        random.Random(k).shuffle(order)
+        clock, lines = 0, []
+        for i in order:
+            lines.append(f"发言人{turns[i].speaker} {format_hms(clock)}")
+            lines.append(turns[i].text)
+            lines.append("")
+            clock += durations[i]
+        (folder / f"c{k:05d}.txt").write_text("\n".join(lines), encoding="utf-8")
+        (folder / f"c{k:05d}.toml").write_text(
+            meta.replace('id = "l367"', f'id = "c{k}"'), encoding="utf-8"
+        )
+    for extra in ("aliases.toml", "userdict.txt", "stopwords.txt", "topics.toml"):
+        shutil.copy(DEFAULT_DATA_DIR / extra, folder / extra)
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux), in MiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def serve(data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int) -> dict:
+    """Runs in a fresh process: load from cache, then time queries."""
+    from rapidfuzz import fuzz, process
+
+    from bot.engine import QuoteEngine
+
+    started = time.perf_counter()
+    engine = QuoteEngine.load(data_dir, cache_dir)
+    load_s = time.perf_counter() - started
+    with QUERIES.open("rb") as fh:
+        queries = [q["q"] for q in tomllib.load(fh)["query"]]
+    for q in queries[:20]:  # warm-up
+        engine.search(q, 3)
+    times = []
+    for _ in range(repeats):
+        for q in queries:
+            t = time.perf_counter()
+            engine.search(q, 3)
+            times.append((time.perf_counter() - t) * 1000)
+    texts = engine.table.texts
+    base_times = []
+    for q in queries[:baseline_queries]:
+        t = time.perf_counter()
+        process.extract(q, texts, scorer=fuzz.WRatio, limit=3)
+        base_times.append((time.perf_counter() - t) * 1000)
+    return {
+        "passages": len(texts),
+        "load_s": round(load_s, 3),
+        "rss_mb": round(rss_mb(), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "engine_p50_ms": round(percentile(times, 0.5), 2),
+        "engine_p99_ms": round(percentile(times, 0.99), 2),
+        "baseline_p50_ms": round(percentile(base_times, 0.5), 2),
+        "baseline_p99_ms": round(percentile(base_times, 0.99), 2),
+        "queries_timed": len(times),
+        "baseline_queries": len(base_times),
+    }
+
+
+def build(data_dir: Path, cache_dir: Path) -> dict:
+    """Runs in a fresh process: the first start, which builds the cache."""
+    from bot.engine import QuoteEngine
+
+    started = time.perf_counter()
+    engine = QuoteEngine.load(data_dir, cache_dir)
+    return {
+        "build_s": round(time.perf_counter() - started, 2),
+        "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "passages": len(engine.table),
+        "cache_mb": round(
+            sum(f.stat().st_size for f in cache_dir.rglob("*") if f.is_file()) / 2**20, 1
+        ),
+    }
+
+
+def child(mode: str, data_dir: Path, cache_dir: Path, repeats: int, baseline: int) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        f"--{mode}",
+        str(data_dir),
+        str(cache_dir),
+        str(repeats),
+        str(baseline),
+    ]
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QUOTEBOT_SEMANTIC": os.environ.get("QUOTEBOT_SEMANTIC", "on")},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cold_cli(runs: int = 7) -> dict:
+    """Wall time of a whole `quotebot search` process on the seed, with the index cached."""
+    cache = Path(tempfile.mkdtemp(prefix="qb-cold-"))
+    env = {**os.environ, "QUOTEBOT_CACHE_DIR": str(cache)}
+    cmd = [sys.executable, "-m", "bot", "search", "人类反馈强化学习"]
+    subprocess.run(cmd, capture_output=True, env=env, check=True, cwd=ROOT)  # builds the cache
+    walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, env=env, check=True, cwd=ROOT)
+        walls.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import jieba; jieba.initialize()"], capture_output=True, check=True
+    )
+    jieba_full = time.perf_counter() - t
+    shutil.rmtree(cache, ignore_errors=True)
+    return {
+        "cold_search_median_s": round(statistics.median(walls), 3),
+        "cold_search_max_s": round(max(walls), 3),
+        "python_plus_jieba_full_dict_s": round(jieba_full, 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scales", default="1,100,500")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--serve", nargs=4, metavar=("DATA", "CACHE", "REPEATS", "BASELINE"))
+    parser.add_argument("--build", nargs=4, metavar=("DATA", "CACHE", "REPEATS", "BASELINE"))
+    args = parser.parse_args()
+    if args.serve:
+        d, c, r, b = args.serve
+        print(json.dumps(serve(Path(d), Path(c), int(r), int(b))))
+        return 0
+    if args.build:
+        d, c, _, _ = args.build
+        print(json.dumps(build(Path(d), Path(c))))
+        return 0
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {os.uname().machine}")
+    print(f"semantic layer: {os.environ.get('QUOTEBOT_SEMANTIC', 'on')}")
+    for scale in (int(s) for s in args.scales.split(",")):
+        work = Path(tempfile.mkdtemp(prefix=f"qb-bench-{scale}x-"))
+        data, cache = work / "data", work / "cache"
+        data.mkdir()
+        if scale == 1:
+            data = DEFAULT_DATA_DIR
+        else:
+            make_catalogue(scale, data)
+        built = child("build", data, cache, 0, 0)
+        baseline = 200 if scale == 1 else (20 if scale <= 100 else 5)
+        served = child("serve", data, cache, args.repeats if scale == 1 else 2, baseline)
+        print(json.dumps({"scale": f"{scale}x", **built, **served}, ensure_ascii=False))
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(cold_cli()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

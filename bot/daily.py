@@ -1,0 +1,228 @@
+"""The daily-quote scheduler: one task that wakes when the next subscription is due.
+
+No timer per chat: the database knows the next due instant, the task sleeps
+until then (or until a subscription changes), sends everything due through
+the pacer, and goes back to sleep. Sending itself is a callable given from
+outside (handlers/ for Telegram, the console for a terminal), which reports
+an Outcome; this module decides what each outcome means for the subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.engine import QuoteEngine
+from bot.i18n import gettext_for
+from bot.pacing import Pacer
+from bot.replies import Links, Reply, esc, fit_lines, quote_block
+from bot.schedule import next_send
+from bot.subscriptions import Subscription, SubscriptionStore, passage_number
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 60.0  # re-check at least this often (clock jumps, another process editing)
+BATCH = 200
+MAX_FAILURES = 5  # consecutive permanent failures before a chat is switched off
+MAX_ATTEMPTS = 5  # transient failures retried with backoff within one due time
+
+
+class Kind(Enum):
+    SENT = "sent"
+    GONE = "gone"  # blocked, kicked, chat deleted: stop for good
+    MIGRATED = "migrated"  # group became a supergroup: resend to the new id
+    RETRY_AFTER = "retry_after"  # flood limit: wait as told, then resend
+    TRANSIENT = "transient"  # network, timeout, 5xx: back off and resend
+    FAILED = "failed"  # anything else: skip today, count it
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: Kind
+    detail: str = ""
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+
+
+Send = Callable[[int, Reply], Awaitable[Outcome]]
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DailyQuotes:
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        engine: QuoteEngine,
+        send: Send,
+        *,
+        pacer: Pacer | None = None,
+        links: Links | None = None,
+        catch_up: bool = True,
+        grace: dt.timedelta = dt.timedelta(minutes=10),
+        concurrency: int = 8,
+        clock: Clock = utc_now,
+        backoff: float = 1.0,
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.engine = engine
+        self.send = send
+        self.pacer = pacer or Pacer()
+        self.links = links or Links()
+        self.catch_up = catch_up
+        self.grace = grace
+        self.concurrency = concurrency
+        self.clock = clock
+        self.backoff = backoff
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="daily-quotes")
+
+    async def stop(self) -> None:
+        """Finish the sends in flight (so none is half-recorded), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """A subscription changed: re-read the next due time now."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_due()
+                delay = await self._seconds_to_next()
+            except Exception:  # one bad row or a locked database must not end the schedule
+                log.exception("daily quotes: scheduling round failed")
+                delay = 5.0
+            if self._stopping:
+                break
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _seconds_to_next(self) -> float:
+        due = await self.subscriptions.next_due()
+        if due is None:
+            return MAX_SLEEP
+        return min(MAX_SLEEP, max(0.0, (due - self.clock()).total_seconds()))
+
+    # -- one round ---------------------------------------------------------------
+    async def run_due(self) -> int:
+        """Send everything due now; returns how many quotes went out."""
+        sent = 0
+        while not self._stopping:
+            batch = await self.subscriptions.due(self.clock(), BATCH)
+            if not batch:
+                break
+            queue: asyncio.Queue[Subscription] = asyncio.Queue()
+            for sub in batch:
+                queue.put_nowait(sub)
+            results = await asyncio.gather(
+                *(self._worker(queue) for _ in range(min(self.concurrency, len(batch))))
+            )
+            sent += sum(results)
+        return sent
+
+    async def _worker(self, queue: asyncio.Queue[Subscription]) -> int:
+        sent = 0
+        while not queue.empty() and not self._stopping:
+            sub = queue.get_nowait()
+            try:
+                sent += await self.deliver(sub)
+            except Exception:
+                log.exception("daily quote for chat %s failed", sub.chat_id)
+                await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
+        return sent
+
+    def _next(self, sub: Subscription) -> dt.datetime:
+        """The first send time after now (a due row's next_at is never in the future)."""
+        return next_send(sub.local_time, sub.zone, max(self.clock(), sub.next_at))
+
+    async def deliver(self, sub: Subscription) -> int:
+        """One due subscription: claim its day, send, record. Returns 1 if a quote went out."""
+        day = sub.due_day
+        if not self.catch_up and self.clock() - sub.next_at > self.grace:
+            # We were down at the chat's time and catch-up is off: skip that day.
+            await self.subscriptions.reschedule(sub.chat_id, self._next(sub))
+            return 0
+        # Otherwise a late send is the one catch-up for its day: the claim below
+        # makes it the only send for that day, and the next one is in the future.
+        if not await self.subscriptions.claim(sub.chat_id, day):
+            # Already sent (or being sent when we stopped): never twice.
+            await self.subscriptions.reschedule(sub.chat_id, self._next(sub))
+            return 0
+        passage = self.pick(sub)
+        reply = self.daily_reply(sub, passage)
+        chat_id = sub.chat_id
+        for attempt in range(MAX_ATTEMPTS):
+            await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
+            outcome = await self.send(chat_id, reply)
+            if outcome.kind is Kind.SENT:
+                await self.subscriptions.delivered(sub, day, passage.id, self._next(sub))
+                return 1
+            if outcome.kind is Kind.MIGRATED and outcome.new_chat_id is not None:
+                log.info(
+                    "chat %s migrated to %s; moving its subscription", chat_id, outcome.new_chat_id
+                )
+                await self.subscriptions.migrate(chat_id, outcome.new_chat_id)
+                chat_id = outcome.new_chat_id
+                sub = await self.subscriptions.get(chat_id) or sub
+                continue
+            if outcome.kind is Kind.RETRY_AFTER:
+                self.pacer.pause(outcome.retry_after)
+                continue
+            if outcome.kind is Kind.TRANSIENT:
+                await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            if outcome.kind is Kind.GONE:
+                log.info("chat %s is gone (%s); subscription switched off", chat_id, outcome.detail)
+                await self.subscriptions.release(chat_id, day)
+                await self.subscriptions.deactivate(chat_id, outcome.detail or "gone")
+                return 0
+            break  # FAILED
+        log.warning("daily quote for chat %s not sent: %s", chat_id, outcome.detail)
+        await self.subscriptions.release(chat_id, day)
+        if sub.failures + 1 >= MAX_FAILURES:
+            await self.subscriptions.deactivate(
+                chat_id, f"failed {MAX_FAILURES} times: {outcome.detail}"
+            )
+        elif outcome.kind in (Kind.TRANSIENT, Kind.RETRY_AFTER):
+            # Still due: the next round retries it (Telegram or the network is down).
+            await self.subscriptions.reschedule(
+                chat_id, self.clock() + dt.timedelta(minutes=1), failed=True
+            )
+        else:
+            await self.subscriptions.reschedule(chat_id, self._next(sub), failed=True)
+        return 0
+
+    # -- what is sent ------------------------------------------------------------
+    def pick(self, sub: Subscription):
+        good = self.engine.good_rows()
+        row = int(good[passage_number(sub.seed, sub.delivered, len(good))]) if len(good) else 0
+        return self.engine.table[row]
+
+    def daily_reply(self, sub: Subscription, passage) -> Reply:
+        _ = gettext_for(sub.lang)
+        conv = self.engine.conversation(passage)
+        heading = _("Today's quote")
+        lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, sub.lang, self.links)]
+        return Reply(fit_lines(lines))

@@ -1,0 +1,238 @@
+"""Daily-quote subscriptions in SQLite.
+
+A subscription is one row per chat with its next send instant (UTC). Due rows
+are found through the partial index on `next_at`, so the scheduler keeps no
+per-chat state in memory. Each delivery first claims a (chat, local day) row
+in `deliveries`; a claim that already exists means that day's quote went out
+(or was being sent when the bot stopped), so a restart never sends it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.i18n import Lang
+from bot.schedule import Zone, local_day, next_send
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    chat_id: int
+    chat_type: str
+    lang: Lang
+    local_time: dt.time
+    zone: Zone
+    next_at: dt.datetime  # aware UTC
+    active: bool
+    inactive_reason: str | None
+    delivered: int
+    seed: int
+    failures: int
+
+    @property
+    def due_day(self) -> dt.date:
+        """The subscriber's local day the pending send belongs to."""
+        return local_day(self.next_at, self.zone)
+
+
+_COLUMNS = (
+    "chat_id, chat_type, lang, local_time, zone, next_at, active, inactive_reason, "
+    "delivered, seed, failures"
+)
+
+
+def _row(row: tuple) -> Subscription:
+    (
+        chat_id,
+        chat_type,
+        lang,
+        local_time,
+        zone,
+        next_at,
+        active,
+        reason,
+        delivered,
+        seed,
+        failures,
+    ) = row
+    return Subscription(
+        chat_id=int(chat_id),
+        chat_type=str(chat_type),
+        lang="en" if lang == "en" else "zh",
+        local_time=dt.time.fromisoformat(local_time),
+        zone=Zone.from_name(zone),
+        next_at=dt.datetime.fromtimestamp(next_at, dt.UTC),
+        active=bool(active),
+        inactive_reason=reason,
+        delivered=int(delivered),
+        seed=int(seed),
+        failures=int(failures),
+    )
+
+
+def passage_number(seed: int, delivered: int, pool: int) -> int:
+    """The `delivered`-th pick of a chat: a permutation of range(pool) chosen by `seed`.
+
+    An affine map n -> (a*n + b) mod pool with a coprime to pool visits every
+    index once per cycle, so a chat sees every good passage before any repeats,
+    with O(1) state (the seed and a counter) instead of a list of seen passages.
+    """
+    if pool <= 1:
+        return 0
+    rng = random.Random(seed)
+    a = rng.randrange(1, pool)
+    while math.gcd(a, pool) != 1:
+        a = a % (pool - 1) + 1
+    b = rng.randrange(pool)
+    return (a * delivered + b) % pool
+
+
+class SubscriptionStore:
+    """Subscription rows on the bot's database connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Subscription | None:
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _row(tuple(row)) if row else None
+
+    async def subscribe(
+        self,
+        chat_id: int,
+        chat_type: str,
+        lang: Lang,
+        local_time: dt.time,
+        zone: Zone,
+        now: dt.datetime,
+    ) -> Subscription:
+        """Create or change a chat's subscription; the first send is the next `local_time`.
+
+        If today's time is still ahead, today counts; a chat that subscribes
+        after its time gets its first quote tomorrow (no surprise catch-up).
+        """
+        next_at = next_send(local_time, zone, now)
+        stamp = time.time()
+        await self.db.execute(
+            "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, active,"
+            " inactive_reason, delivered, seed, failures, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, NULL, 0, ?, 0, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type,"
+            " lang = excluded.lang, local_time = excluded.local_time, zone = excluded.zone,"
+            " next_at = excluded.next_at, active = 1, inactive_reason = NULL, failures = 0,"
+            " updated_at = excluded.updated_at",
+            (
+                chat_id,
+                chat_type,
+                lang,
+                local_time.strftime("%H:%M"),
+                zone.name,
+                next_at.timestamp(),
+                random.SystemRandom().randrange(2**31),
+                stamp,
+                stamp,
+            ),
+        )
+        await self.db.commit()
+        subscription = await self.get(chat_id)
+        assert subscription is not None
+        return subscription
+
+    async def unsubscribe(self, chat_id: int) -> bool:
+        cur = await self.db.execute(
+            "UPDATE subscriptions SET active = 0, inactive_reason = 'unsubscribed', updated_at = ?"
+            " WHERE chat_id = ? AND active = 1",
+            (time.time(), chat_id),
+        )
+        await self.db.commit()
+        return cur.rowcount > 0
+
+    async def deactivate(self, chat_id: int, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ?",
+            (reason[:200], time.time(), chat_id),
+        )
+        await self.db.commit()
+
+    async def migrate(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscription and history move to the new id."""
+        await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (new_id,))
+        await self.db.execute(
+            "UPDATE subscriptions SET chat_id = ?, chat_type = 'supergroup', updated_at = ?"
+            " WHERE chat_id = ?",
+            (new_id, time.time(), old_id),
+        )
+        await self.db.execute(
+            "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+        )
+        await self.db.commit()
+
+    async def next_due(self) -> dt.datetime | None:
+        async with self.db.execute(
+            "SELECT MIN(next_at) FROM subscriptions WHERE active = 1"
+        ) as cur:
+            row = await cur.fetchone()
+        if not row or row[0] is None:
+            return None
+        return dt.datetime.fromtimestamp(row[0], dt.UTC)
+
+    async def due(self, now: dt.datetime, limit: int) -> list[Subscription]:
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 AND next_at <= ?"
+            " ORDER BY next_at, chat_id LIMIT ?",
+            (now.timestamp(), limit),
+        ) as cur:
+            return [_row(tuple(r)) for r in await cur.fetchall()]
+
+    async def claim(self, chat_id: int, day: dt.date) -> bool:
+        """Reserve (chat, day) for one send; False if it was already claimed."""
+        cur = await self.db.execute(
+            "INSERT OR IGNORE INTO deliveries (chat_id, day, status, at) VALUES (?, ?, 'sending', ?)",
+            (chat_id, day.isoformat(), time.time()),
+        )
+        await self.db.commit()
+        return cur.rowcount > 0
+
+    async def release(self, chat_id: int, day: dt.date) -> None:
+        """Give a claim back (the send failed before reaching the user and will be retried)."""
+        await self.db.execute(
+            "DELETE FROM deliveries WHERE chat_id = ? AND day = ? AND status = 'sending'",
+            (chat_id, day.isoformat()),
+        )
+        await self.db.commit()
+
+    async def delivered(
+        self, sub: Subscription, day: dt.date, passage_id: str, next_at: dt.datetime
+    ) -> None:
+        await self.db.execute(
+            "UPDATE deliveries SET status = 'sent', passage = ?, at = ? WHERE chat_id = ? AND day = ?",
+            (passage_id, time.time(), sub.chat_id, day.isoformat()),
+        )
+        await self.db.execute(
+            "UPDATE subscriptions SET next_at = ?, delivered = delivered + 1, failures = 0,"
+            " updated_at = ? WHERE chat_id = ?",
+            (next_at.timestamp(), time.time(), sub.chat_id),
+        )
+        await self.db.commit()
+
+    async def reschedule(self, chat_id: int, next_at: dt.datetime, failed: bool = False) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET next_at = ?, failures = failures + ?, updated_at = ?"
+            " WHERE chat_id = ?",
+            (next_at.timestamp(), 1 if failed else 0, time.time(), chat_id),
+        )
+        await self.db.commit()
+
+    async def count_active(self) -> int:
+        async with self.db.execute("SELECT COUNT(*) FROM subscriptions WHERE active = 1") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

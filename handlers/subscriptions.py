@@ -1,0 +1,113 @@
+"""/subscribe and /unsubscribe, and the Telegram side of sending daily quotes."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import ContextTypes
+
+from bot.daily import Kind, Outcome
+from bot.logs import redact
+from bot.replies import Reply
+from handlers.commands import _admitted, send
+from handlers.context import quotebot, sender
+from handlers.render import message_kwargs
+
+log = logging.getLogger(__name__)
+
+_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "user is deactivated",
+    "have no rights to send",
+    "not enough rights",
+    "chat was deleted",
+    "bot is not a member",
+)
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only administrators change the subscription; everyone may in private."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
+        return True  # an anonymous group administrator
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.warning("could not check admin rights in %s: %s", chat.id, redact(str(exc)))
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        who = sender(update, context)
+        args = list(context.args or [])
+        manage = (
+            True
+            if not args and await quotebot(context).subscriptions.get(who.chat_id or 0)
+            else await may_manage(update, context)
+        )
+        await send(update, await quotebot(context).subscribe(who, args, may_manage=manage))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _admitted(update, context):
+        who = sender(update, context)
+        await send(
+            update,
+            await quotebot(context).unsubscribe(who, may_manage=await may_manage(update, context)),
+        )
+
+
+def telegram_sender(bot: Bot):
+    """The daily scheduler's send: one message, its failure translated into an Outcome.
+
+    The scheduler paces and retries itself, so PTB's rate limiter is told not
+    to retry here (max_retries=0): a RetryAfter must reach the pacer.
+    """
+
+    async def send_daily(chat_id: int, reply: Reply) -> Outcome:
+        try:
+            await bot.send_message(
+                chat_id=chat_id, **message_kwargs(reply), rate_limit_args={"max_retries": 0}
+            )
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+            return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=seconds)
+        except ChatMigrated as exc:
+            return Outcome(Kind.MIGRATED, "migrated", new_chat_id=exc.new_chat_id)
+        except Forbidden as exc:
+            return Outcome(Kind.GONE, redact(str(exc)))
+        except BadRequest as exc:
+            text = str(exc).lower()
+            if any(marker in text for marker in _GONE):
+                return Outcome(Kind.GONE, redact(str(exc)))
+            return Outcome(Kind.FAILED, redact(str(exc)))
+        except (TimedOut, NetworkError) as exc:
+            return Outcome(Kind.TRANSIENT, redact(str(exc)))
+        except TelegramError as exc:
+            return Outcome(Kind.FAILED, redact(str(exc)))
+        return Outcome(Kind.SENT)
+
+    return send_daily
