@@ -66,7 +66,7 @@ def make_catalogue(scale: int, folder: Path) -> None:
 
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def rss_mb() -> float:
