@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 60.0  # re-check at least this often (clock jumps, another process editing)
 BATCH = 200
-MAX_FAILURES = 5  # consecutive permanent failures before a chat is switched off
+MAX_FAILURES = 5  # consecutive days of permanent failures before a chat is switched off
+RETRY_LATER = dt.timedelta(minutes=1)  # after an outage outlasted the in-round retries
 MAX_ATTEMPTS = 5  # transient failures retried with backoff within one due time
 
 
@@ -201,14 +202,13 @@ class DailyQuotes:
             break  # FAILED
         log.warning("daily quote for chat %s not sent: %s", chat_id, outcome.detail)
         await self.subscriptions.release(chat_id, day)
-        if sub.failures + 1 >= MAX_FAILURES:
+        if outcome.kind in (Kind.TRANSIENT, Kind.RETRY_AFTER):
+            # Telegram or the network is down: still due, the next round retries it.
+            # An outage is no reason to give up on a chat, so it is not counted.
+            await self.subscriptions.reschedule(chat_id, self.clock() + RETRY_LATER)
+        elif sub.failures + 1 >= MAX_FAILURES:
             await self.subscriptions.deactivate(
-                chat_id, f"failed {MAX_FAILURES} times: {outcome.detail}"
-            )
-        elif outcome.kind in (Kind.TRANSIENT, Kind.RETRY_AFTER):
-            # Still due: the next round retries it (Telegram or the network is down).
-            await self.subscriptions.reschedule(
-                chat_id, self.clock() + dt.timedelta(minutes=1), failed=True
+                chat_id, f"failed {MAX_FAILURES} days: {outcome.detail}"
             )
         else:
             await self.subscriptions.reschedule(chat_id, self._next(sub), failed=True)

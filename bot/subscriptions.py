@@ -10,6 +10,7 @@ in `deliveries`; a claim that already exists means that day's quote went out
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import random
 import time
@@ -19,6 +20,8 @@ import aiosqlite
 
 from bot.i18n import Lang
 from bot.schedule import Zone, local_day, next_send
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +194,15 @@ class SubscriptionStore:
             " ORDER BY next_at, chat_id LIMIT ?",
             (now.timestamp(), limit),
         ) as cur:
-            return [_row(tuple(r)) for r in await cur.fetchall()]
+            rows = await cur.fetchall()
+        due = []
+        for raw in rows:
+            try:
+                due.append(_row(tuple(raw)))
+            except ValueError as exc:  # a hand-edited or corrupt row must not block the rest
+                log.error("subscription of chat %s is unreadable (%s); switched off", raw[0], exc)
+                await self.deactivate(int(raw[0]), f"unreadable: {exc}")
+        return due
 
     async def claim(self, chat_id: int, day: dt.date) -> bool:
         """Reserve (chat, day) for one send; False if it was already claimed."""
