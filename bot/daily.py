@@ -76,7 +76,8 @@ class DailyQuotes:
         self.subscriptions = subscriptions
         self.engine = engine
         self.send = send
-        self.pacer = pacer or Pacer()
+        # None when `send` paces itself (the Telegram bot's rate limiter shares one Pacer).
+        self.pacer = pacer
         self.links = links or Links()
         self.catch_up = catch_up
         self.grace = grace
@@ -175,7 +176,8 @@ class DailyQuotes:
         reply = self.daily_reply(sub, passage)
         chat_id = sub.chat_id
         for attempt in range(MAX_ATTEMPTS):
-            await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
+            if self.pacer is not None:
+                await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
             outcome = await self.send(chat_id, reply)
             if outcome.kind is Kind.SENT:
                 await self.subscriptions.delivered(sub, day, passage.id, self._next(sub))
@@ -189,7 +191,10 @@ class DailyQuotes:
                 sub = await self.subscriptions.get(chat_id) or sub
                 continue
             if outcome.kind is Kind.RETRY_AFTER:
-                self.pacer.pause(outcome.retry_after)
+                if self.pacer is not None:
+                    self.pacer.pause(outcome.retry_after)
+                else:
+                    await asyncio.sleep(outcome.retry_after)
                 continue
             if outcome.kind is Kind.TRANSIENT:
                 await asyncio.sleep(self.backoff * 2**attempt)

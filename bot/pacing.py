@@ -23,8 +23,13 @@ class Pacer:
         per_second: float = 30.0,
         per_group_minute: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        window: float = 1.1,
     ) -> None:
         self.per_second = max(1, int(per_second))
+        # Sends leave here but are counted by Telegram on arrival, after network
+        # jitter has bunched some together: a window 10% longer than a second
+        # keeps the arrival rate under the limit too.
+        self.window = window
         self.per_group_minute = per_group_minute
         self._clock = clock
         self._recent: deque[float] = deque()
@@ -38,10 +43,10 @@ class Pacer:
 
     def _wait_time(self, now: float, group: int | None) -> float:
         wait = max(0.0, self._paused_until - now)
-        while self._recent and now - self._recent[0] >= 1.0:
+        while self._recent and now - self._recent[0] >= self.window:
             self._recent.popleft()
         if len(self._recent) >= self.per_second:
-            wait = max(wait, self._recent[0] + 1.0 - now)
+            wait = max(wait, self._recent[0] + self.window - now)
         if group is not None:
             sent = self._groups.get(group)
             if sent:

@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -38,7 +37,8 @@ from bot.service import QuoteBot, load_topics
 from bot.store import Store
 from bot.subscriptions import SubscriptionStore
 from handlers import buttons, commands, inline, messages, subscriptions
-from handlers.context import ADMINS_KEY, DAILY_KEY, QUOTEBOT_KEY
+from handlers.context import ADMINS_KEY, DAILY_KEY, PACER_KEY, QUOTEBOT_KEY
+from handlers.ratelimit import PacedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +67,19 @@ def build_application(
     """The bot's Application: handlers, rate limiter, start-up and shutdown hooks."""
     token = settings.require_token()
     builder = builder or ApplicationBuilder()
+    pacer = Pacer(settings.send_rate_per_second)
     application = (
         builder.token(token)
         .base_url(settings.api_url)
         .base_file_url(settings.api_url.replace("/bot", "/file/bot"))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=3))
+        .rate_limiter(PacedRateLimiter(pacer, max_retries=3))
         .concurrent_updates(True)
         .post_init(_post_init(settings, engine))
         .post_shutdown(_post_shutdown)
         .build()
     )
     application.bot_data[ADMINS_KEY] = settings.admin_ids
+    application.bot_data[PACER_KEY] = pacer
     add_handlers(application)
     for extend in extensions or []:
         extend(application)
@@ -116,8 +118,7 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         daily = DailyQuotes(
             SubscriptionStore(store.db),
             engine,
-            subscriptions.telegram_sender(application.bot),
-            pacer=Pacer(settings.send_rate_per_second),
+            subscriptions.telegram_sender(application.bot),  # paced by the bot's rate limiter
             links=links,
             catch_up=settings.catch_up,
         )

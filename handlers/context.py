@@ -11,6 +11,7 @@ from bot.service import QuoteBot, Sender
 QUOTEBOT_KEY = "quotebot"
 ADMINS_KEY = "admin_ids"
 DAILY_KEY = "daily_quotes"
+PACER_KEY = "pacer"
 
 
 def quotebot(context: ContextTypes.DEFAULT_TYPE) -> QuoteBot:

@@ -83,14 +83,12 @@ def telegram_sender(bot: Bot):
     """The daily scheduler's send: one message, its failure translated into an Outcome.
 
     The scheduler paces and retries itself, so PTB's rate limiter is told not
-    to retry here (max_retries=0): a RetryAfter must reach the pacer.
+    to retry here (rate_limit_args=0 is its max_retries): a RetryAfter must reach the pacer.
     """
 
     async def send_daily(chat_id: int, reply: Reply) -> Outcome:
         try:
-            await bot.send_message(
-                chat_id=chat_id, **message_kwargs(reply), rate_limit_args={"max_retries": 0}
-            )
+            await bot.send_message(chat_id=chat_id, **message_kwargs(reply), rate_limit_args=0)
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
