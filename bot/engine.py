@@ -38,10 +38,15 @@ COMMON_BIGRAM_SHARE = 0.05  # bigrams in more passages than this don't pick cand
 # Weights of the evidence and the bar a best answer must clear; chosen on
 # tests/eval/queries.toml (see the README's relevance table).
 W_WORDS, W_BIGRAMS, W_FUZZ = 0.40, 0.25, 0.30
-W_DENSITY = 0.1
-DENSITY_WINDOW = 120  # seconds either side of a passage that count as its stretch
+W_DENSITY = 0.2
+W_FRAGMENT = 0.1  # a fragment ("和正确的提示。") yields to a whole thought of equal evidence
+DENSITY_WINDOW = 480  # seconds either side: the stretch a topic is discussed in
 W_WINDOW = 0.4  # share of coverage credited for terms found in the neighbouring passages
 MIN_SCORE = 0.38
+# A query word the transcripts never use counts against a match with this share
+# of the weight of the rarest word they do use ("红烧肉" makes a recipe question
+# unanswerable; "倒闭" alone should not sink "SVB倒闭的原因").
+OOV_WEIGHT = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +123,39 @@ class QuoteEngine:
         seen: list[tuple[int | None, float]] = []
         for term in dict.fromkeys(terms):
             tid = self.index.term_id(term)
-            idf = float(self.index.idf[tid]) if tid is not None else self.index.oov_idf
+            idf = float(self.index.idf[tid]) if tid is not None else self.index.oov_idf * OOV_WEIGHT
             seen.append((tid, idf))
         return seen, sum(idf for _, idf in seen)
 
     def _score(self, q: PreparedQuery) -> list[tuple[int, float]]:
+        """BM25 candidates with their confidence, best first."""
         words, word_mass = self._weights(q.words)
         bigrams, bigram_mass = self._weights(q.bigrams)
         cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES)
         if cand.size == 0:
             return []
+        confidence, density = self._evidence(q, cand, bm25, words, word_mass, bigrams, bigram_mass)
+        # Confidence is evidence only: it decides "no answer" and is the score shown.
+        # Topic density and passage quality only order candidates of similar confidence.
+        fragment = self.table.quality[cand] == int(Quality.FRAGMENT)
+        order_key = confidence + W_DENSITY * density - W_FRAGMENT * fragment
+        rows = cand.tolist()
+        order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
+        return [(rows[i], round(float(confidence[i]), 4)) for i in order]
+
+    def _evidence(
+        self,
+        q: PreparedQuery,
+        cand: np.ndarray,
+        bm25: np.ndarray,
+        words: list[tuple[int | None, float]],
+        word_mass: float,
+        bigrams: list[tuple[int | None, float]],
+        bigram_mass: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence 0..1, topic density 0..1) of each candidate passage."""
+        if cand.size == 0:
+            return np.zeros(0), np.zeros(0)
         rows = cand.tolist()
         before, after = self._turn_neighbours(cand)
         word_cov, word_win = _coverage(self.index, words, word_mass, cand, before, after)
@@ -143,15 +171,10 @@ class QuoteEngine:
             w_words, w_bigrams = w_words + w_bigrams, 0.0
         words_part = (1 - W_WINDOW) * word_cov + W_WINDOW * word_win
         bigrams_part = (1 - W_WINDOW) * bigram_cov + W_WINDOW * bigram_win
-        # Confidence is evidence only (it decides "no answer" and is the score shown);
-        # topic density only orders candidates of similar confidence.
         confidence = (w_words * words_part + w_bigrams * bigrams_part + W_FUZZ * fuzzy) / (
             W_WORDS + W_BIGRAMS + W_FUZZ
         )
-        order_key = confidence + W_DENSITY * density
-        order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
-        score = confidence
-        return [(rows[i], round(float(score[i]), 4)) for i in order]
+        return confidence, density
 
     def _retrieval_terms(
         self, words: list[tuple[int | None, float]], bigrams: list[tuple[int | None, float]]
