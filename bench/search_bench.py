@@ -143,13 +143,7 @@ def child(mode: str, data_dir: Path, cache_dir: Path, repeats: int, baseline: in
         str(repeats),
         str(baseline),
     ]
-    out = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "QUOTEBOT_SEMANTIC": os.environ.get("QUOTEBOT_SEMANTIC", "on")},
-    )
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -195,7 +189,6 @@ def main() -> int:
         print(json.dumps(build(Path(d), Path(c))))
         return 0
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {os.uname().machine}")
-    print(f"semantic layer: {os.environ.get('QUOTEBOT_SEMANTIC', 'on')}")
     for scale in (int(s) for s in args.scales.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"qb-bench-{scale}x-"))
         data, cache = work / "data", work / "cache"

@@ -109,6 +109,9 @@ class DailyQuotes:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before the round reads the database: a wake() during the round
+            # (a subscription changed after it was read) makes the next wait return at once.
+            self._wake.clear()
             try:
                 await self.run_due()
                 delay = await self._seconds_to_next()
@@ -117,7 +120,6 @@ class DailyQuotes:
                 delay = 5.0
             if self._stopping:
                 break
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

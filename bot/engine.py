@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from bot.transcript import Conversation
 
 log = logging.getLogger(__name__)
 
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]{0,15}(?:\s[^<>]{0,100})?/?>")
 MAX_QUERY_CHARS = 300  # longer input is cut: no passage is longer than this
 CANDIDATES = 200
 BIGRAM_WEIGHT = 0.5
@@ -93,7 +95,8 @@ class QuoteEngine:
 
     def prepare(self, query: str) -> PreparedQuery | None:
         """Normalise a query; None when it holds nothing searchable (emoji, punctuation)."""
-        query = query[:MAX_QUERY_CHARS]
+        # Pasted formatting (<b>…</b>) is not what anyone means to search for.
+        query = _TAG.sub(" ", query[:MAX_QUERY_CHARS])
         if not has_searchable_text(query):
             return None
         text = self.fold(query)

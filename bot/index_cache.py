@@ -28,7 +28,7 @@ from bot.transcript import Conversation, load_directory
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "4"
+FORMAT_VERSION = "5"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
 
 

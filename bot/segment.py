@@ -26,6 +26,8 @@ _TOKEN_OK = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
 # handing them to jieba would let dictionary words split "worldcoin" into w/or/ldco/in.
 _LATIN = re.compile(r"[a-z0-9]+(?:[-.+#'][a-z0-9]+)*[+#]?")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+# A lone Latin letter ("B" in "A, ... B, ...") is a list marker, not a topic.
+_LONE_LETTER = re.compile(r"^[a-z]$")
 BIGRAM_PREFIX = "\x01"  # marks character-bigram terms so they never collide with words
 
 
@@ -94,7 +96,7 @@ class Segmenter:
         return [
             w
             for w in (t.strip() for t in out)
-            if w and _TOKEN_OK.search(w) and w not in self.stopwords
+            if w and _TOKEN_OK.search(w) and w not in self.stopwords and not _LONE_LETTER.match(w)
         ]
 
     def terms(self, normalized_text: str) -> tuple[list[str], list[str]]:

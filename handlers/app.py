@@ -54,6 +54,9 @@ COMMANDS = [
     ("help", "What this bot can do", "这个机器人能做什么"),
 ]
 
+DESCRIPTION_ZH = "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
+DESCRIPTION_EN = "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman."
+
 Extension = Callable[[Application], None]
 
 
@@ -140,20 +143,25 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
 
 
 async def _nice_to_have(application: Application) -> None:
-    """Command menu and description: useful, but a failure must not stop the bot."""
+    """Command menus and descriptions: useful, but no failure may stop the bot.
+
+    Each call is tried on its own, so one refused call costs only itself.
+    """
     bot = application.bot
-    try:
-        await bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS])
-        await bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS], language_code="en")
-        await bot.set_my_description(
-            "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
-        )
-        await bot.set_my_description(
-            "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman.",
-            language_code="en",
-        )
-    except TelegramError as exc:
-        log.warning("could not set the command menu or description: %s", exc)
+    calls = [
+        ("command menu (zh)", bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS])),
+        (
+            "command menu (en)",
+            bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS], language_code="en"),
+        ),
+        ("description (zh)", bot.set_my_description(DESCRIPTION_ZH)),
+        ("description (en)", bot.set_my_description(DESCRIPTION_EN, language_code="en")),
+    ]
+    for what, call in calls:
+        try:
+            await call
+        except TelegramError as exc:
+            log.warning("could not set the %s: %s", what, redact(str(exc)))
 
 
 async def _post_shutdown(application: Application) -> None:

@@ -29,7 +29,10 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if reply is None:
         await query.answer(_("This button has expired. Please search again."), show_alert=False)
         return
-    await query.answer()
+    try:
+        await query.answer()
+    except BadRequest as exc:  # too old: pressed while the bot was down. The edit still helps.
+        log.info("could not answer a button press: %s", exc)
     if query.message is None or not query.message.is_accessible:
         return  # a button on a message we can no longer see (inline or too old)
     try:

@@ -30,7 +30,9 @@ def test_no_answer_queries_return_nothing(scores) -> None:
     assert none.top1 / none.n >= 0.90
 
 
-@pytest.mark.parametrize(("kind", "floor"), [("verbatim", 0.95), ("typo", 0.90), ("traditional", 0.85)])
+@pytest.mark.parametrize(
+    ("kind", "floor"), [("verbatim", 0.95), ("typo", 0.90), ("traditional", 0.85)]
+)
 def test_kind_floors(scores, kind: str, floor: float) -> None:
     assert scores[kind].top1 / scores[kind].n >= floor
 
@@ -41,6 +43,8 @@ def test_ranking_is_deterministic(engine: QuoteEngine) -> None:
         assert first == [(r.passage.id, r.score) for r in engine.search(query, 5)]
 
 
-@pytest.mark.parametrize("query", ["", "   ", "😂😂😂", "？？！。", "asdkjh qwzx", "红烧肉怎么做", "12345"])
+@pytest.mark.parametrize(
+    "query", ["", "   ", "😂😂😂", "？？！。", "asdkjh qwzx", "红烧肉怎么做", "12345"]
+)
 def test_nothing_for_nonsense(engine: QuoteEngine, query: str) -> None:
     assert engine.search(query) == []
