@@ -72,6 +72,8 @@ class RateLimiter:
         if user_id is None:
             return "ok"
         now = time.monotonic() if now is None else now
+        if len(self._hits) > 10_000:  # months of users: keep only the recent ones
+            self.forget_idle(now)
         hits = self._hits.setdefault(user_id, deque())
         while hits and now - hits[0] >= 60:
             hits.popleft()

@@ -134,6 +134,7 @@ class Store:
             raise
         store = cls(db, raw_user_ids)
         store._salt = await store._get_or_create_salt()
+        await store._forget_old_searches()
         store._writer = asyncio.create_task(store._drain_forever(), name="query-log-writer")
         return store
 
@@ -261,6 +262,16 @@ class Store:
         except sqlite3.Error as exc:  # the in-memory copy still serves this session
             log.warning("could not save search %s: %s", key, exc)
         return key
+
+    async def _forget_old_searches(self, days: int = 90) -> None:
+        """Buttons older than this may say "expired"; the table must not grow for ever."""
+        try:
+            await self.db.execute(
+                "DELETE FROM searches WHERE ts < ?", (time.time() - days * 86400,)
+            )
+            await self.db.commit()
+        except sqlite3.Error as exc:
+            log.warning("could not prune saved searches: %s", exc)
 
     async def find_search(self, key: str) -> str | None:
         if key in self._searches:

@@ -214,3 +214,10 @@ async def test_flooding_user_gets_polite_answer(quotebot: QuoteBot) -> None:
     assert warn is not None and "太快" in warn.html
     silent = quotebot.admit(ZH)
     assert silent is not None and silent.html == ""
+
+
+def test_rate_limiter_memory_stays_bounded() -> None:
+    limiter = RateLimiter(per_minute=5)
+    for user in range(25_000):
+        limiter.check(user, now=float(user))  # one message each, a second apart
+    assert len(limiter._hits) <= 10_001

@@ -107,3 +107,17 @@ async def test_stats(db_path: Path) -> None:
     assert stats.top_queries[0] == ("意识", 2)
     assert stats.misses == [("红烧肉", 1)]
     await store.close()
+
+
+async def test_old_saved_searches_are_pruned_at_open(db_path: Path) -> None:
+    store = await Store.open(db_path)
+    await store.remember_search("新的")
+    await store.db.execute("INSERT INTO searches (key, query, ts) VALUES ('old', '旧的', 0)")
+    await store.db.commit()
+    await store.close()
+    store = await Store.open(db_path)
+    try:
+        assert await store.find_search("old") is None
+        assert await store.find_search(search_key("新的")) == "新的"
+    finally:
+        await store.close()
