@@ -36,6 +36,7 @@ from bot.replies import Links
 from bot.service import QuoteBot, load_topics
 from bot.store import Store
 from bot.subscriptions import SubscriptionStore
+from bot.transcript import TranscriptError
 from handlers import buttons, commands, inline, messages, subscriptions
 from handlers.context import ADMINS_KEY, DAILY_KEY, PACER_KEY, QUOTEBOT_KEY
 from handlers.ratelimit import PacedRateLimiter
@@ -209,7 +210,11 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     except ConfigError as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
-    engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+    try:
+        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+    except (TranscriptError, OSError) as exc:
+        print(f"quotebot: error: {exc}", file=sys.stderr)
+        return 2
     application = build_application(settings, engine, extensions=extensions)
     allowed = Update.ALL_TYPES
     if settings.webhook_url:
