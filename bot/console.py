@@ -97,10 +97,10 @@ async def _loop(
     store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
     daily: DailyQuotes | None = None
     try:
-        console_holder: list[Console] = []
 
         async def print_daily(chat_id: int, reply: Reply) -> Outcome:
-            console_holder[0].show(reply)
+            out.write(console_text(reply.html) + "\n\n")
+            out.flush()
             return Outcome(Kind.SENT)
 
         daily = DailyQuotes(
@@ -121,7 +121,6 @@ async def _loop(
             on_subscription_change=daily.wake,
         )
         console = Console(bot, lang, out, commands=console_commands(bot))
-        console_holder.append(console)
         daily.start()
         console.show(bot.help(console.sender, welcome=True))
         interactive = stdin.isatty()

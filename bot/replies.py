@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.i18n import Lang, gettext_for
 from bot.passages import Passage
@@ -59,7 +59,6 @@ class Links:
     """How to build share links; the bot's username is known only once connected."""
 
     bot_username: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def share(self, passage_id: str) -> str | None:
         if not self.bot_username:

@@ -22,7 +22,8 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
     return " ".join(context.args or [])
 
 
-async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """False (after a polite answer, once a minute) when the user is flooding the bot."""
     refusal = quotebot(context).admit(sender(update, context))
     if refusal is not None:
         await send(update, refusal)
@@ -31,37 +32,37 @@ async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, quotebot(context).start(sender(update, context), _args(context)))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, quotebot(context).help(sender(update, context)))
 
 
 async def quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         reply = await quotebot(context).query(sender(update, context), _args(context), kind="quote")
         await send(update, reply)
 
 
 async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, await quotebot(context).topic(sender(update, context), _args(context)))
 
 
 async def random_quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, quotebot(context).random_quote(sender(update, context)))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, await quotebot(context).stats(sender(update, context)))
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Unknown commands get a hint in private chats; in groups they may be another bot's."""
-    if await _admitted(update, context):
+    if await admitted(update, context):
         await send(update, quotebot(context).unknown_command(sender(update, context)))

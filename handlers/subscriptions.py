@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 from bot.daily import Kind, Outcome
 from bot.logs import redact
 from bot.replies import Reply
-from handlers.commands import _admitted, send
+from handlers.commands import admitted, send
 from handlers.context import quotebot, sender
 from handlers.render import message_kwargs
 
@@ -59,7 +59,7 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         who = sender(update, context)
         args = list(context.args or [])
         manage = (
@@ -71,7 +71,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await _admitted(update, context):
+    if await admitted(update, context):
         who = sender(update, context)
         await send(
             update,
