@@ -217,15 +217,29 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
         return 2
     application = build_application(settings, engine, extensions=extensions)
     allowed = Update.ALL_TYPES
-    if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=_webhook_path(settings.webhook_url),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=allowed,
+    try:
+        if settings.webhook_url:
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=_webhook_path(settings.webhook_url),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=allowed,
+            )
+        else:
+            application.run_polling(allowed_updates=allowed)
+    except TelegramError as exc:
+        # Telegram refused start-up (a revoked token, a webhook URL it will not call).
+        # PTB's InvalidToken message quotes the token, and an uncaught traceback bypasses
+        # the logging filter: one redacted line instead.
+        secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
+        print(
+            f"quotebot: error: Telegram refused to start: {redact(str(exc), secrets)}",
+            file=sys.stderr,
         )
-    else:
-        application.run_polling(allowed_updates=allowed)
+        return 1
+    except OSError as exc:  # the webhook port is taken, or the address cannot be bound
+        print(f"quotebot: error: cannot listen for the webhook: {exc}", file=sys.stderr)
+        return 1
     return 0
