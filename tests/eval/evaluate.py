@@ -1,7 +1,8 @@
 """Relevance of the quote engine on tests/eval/queries.toml, by query kind.
 
-Run `python -m tests.eval.evaluate` for the table; tests/test_relevance.py
-asserts the floors. A query is right at top-1 when the best passage lies in
+Run `python -m tests.eval.evaluate` for the table (`--set heldout` for
+tests/eval/heldout.toml, a second set written later and never used for
+tuning); tests/test_relevance.py asserts the floors on the first. A query is right at top-1 when the best passage lies in
 one of the turns listed as answers (by the turn header's timestamp); a
 no-answer query is right when the engine returns nothing.
 """
@@ -83,7 +84,8 @@ def main() -> int:
     from bot.engine import QuoteEngine
 
     engine = QuoteEngine.load()
-    queries = load_queries()
+    name = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "queries"
+    queries = load_queries(QUERIES.with_name(f"{name}.toml"))
     scores, misses = evaluate(engine, queries)
     print(f"{'kind':<14}{'n':>4}{'top-1':>8}{'top-3':>8}")
     for kind in (*LEXICAL_KINDS, *SEMANTIC_KINDS, "none"):
