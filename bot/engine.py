@@ -81,6 +81,7 @@ class QuoteEngine:
         self.index = index
         self.segmenter = segmenter
         self.aliases = aliases
+        self._good_rows: np.ndarray | None = None
 
     @classmethod
     def load(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> QuoteEngine:
@@ -105,9 +106,6 @@ class QuoteEngine:
         if not words and not bigrams and not compact:
             return None
         return PreparedQuery(text, compact, words, bigrams)
-
-    def _passage_compact(self, row: int) -> str:
-        return self.table.compact[row]
 
     # -- search -----------------------------------------------------------
     def search(self, query: str, limit: int = 5) -> list[Result]:
@@ -243,13 +241,13 @@ class QuoteEngine:
         """
         if not query:
             return 0.0
-        own = self._passage_compact(row)
+        own = self.table.compact[row]
         best = fuzz.partial_ratio(query, own)
         if best < 100 and len(query) > 6:
             for other, pair in ((before, lambda o: o + own), (after, lambda o: own + o)):
                 if other >= 0:
                     best = max(
-                        best, 0.97 * fuzz.partial_ratio(query, pair(self._passage_compact(other)))
+                        best, 0.97 * fuzz.partial_ratio(query, pair(self.table.compact[other]))
                     )
         return best / 100.0
 
@@ -265,17 +263,18 @@ class QuoteEngine:
             return None
         return self.table[row + step]
 
-    def random(
-        self, rng: random.Random | None = None, min_quality: Quality = Quality.GOOD
-    ) -> Passage:
+    def random(self, rng: random.Random | None = None) -> Passage:
         """A random passage that stands on its own (falls back to any passage)."""
         rng = rng or random.Random()
-        good = np.flatnonzero(self.table.quality >= int(min_quality))
+        good = self.good_rows()
         pool = good if good.size else np.arange(len(self.table))
         return self.table[int(pool[rng.randrange(pool.size)])]
 
     def good_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.table.quality >= int(Quality.GOOD))
+        """Rows of whole-thought passages, in order; computed once (the table never changes)."""
+        if self._good_rows is None:
+            self._good_rows = np.flatnonzero(self.table.quality >= int(Quality.GOOD))
+        return self._good_rows
 
     def conversation(self, passage: Passage) -> Conversation:
         return self.conversations[passage.conversation]

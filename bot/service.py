@@ -122,6 +122,7 @@ class QuoteBot:
         self.engine = engine
         self.store = store
         self.topics = topics or []
+        self._folded_topics = [engine.fold(t) for t in self.topics]
         self.links = links or Links()
         self.limiter = RateLimiter(user_rate_per_minute)
         self.rng = rng or random.Random()
@@ -238,9 +239,6 @@ class QuoteBot:
         return Reply(
             reply.html, (*reply.buttons, (Button("🎲 " + _("Another one"), data="x|random"),))
         )
-
-    def passage_reply(self, passage: Passage, lang: Lang) -> Reply:
-        return self._passage_reply(passage, lang)
 
     async def stats(self, sender: Sender, now: float | None = None) -> Reply:
         _ = gettext_for(sender.lang)
@@ -472,10 +470,9 @@ class QuoteBot:
         """Indexes of topics that look like the text (shared characters or words)."""
         if not self.topics or not has_searchable_text(text):
             return []
-        folded = self.engine.fold(text)
         found = process.extract(
-            folded,
-            [self.engine.fold(t) for t in self.topics],
+            self.engine.fold(text),
+            self._folded_topics,
             scorer=fuzz.partial_ratio,
             limit=limit,
             score_cutoff=60,

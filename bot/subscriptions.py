@@ -242,8 +242,3 @@ class SubscriptionStore:
             (next_at.timestamp(), 1 if failed else 0, time.time(), chat_id),
         )
         await self.db.commit()
-
-    async def count_active(self) -> int:
-        async with self.db.execute("SELECT COUNT(*) FROM subscriptions WHERE active = 1") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0

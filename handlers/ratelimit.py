@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 _PACED_PREFIXES = ("send", "edit", "copy", "forward")
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's wait in seconds (PTB 22 gives a timedelta, older versions an int)."""
     retry = exc.retry_after
     return retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
 
@@ -60,13 +61,13 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                self.pacer.pause(_seconds(exc))
+                self.pacer.pause(retry_seconds(exc))
                 if attempt >= retries:
                     raise
                 attempt += 1
-                log.info("flood limit on %s; retrying after %.1fs", endpoint, _seconds(exc))
+                log.info("flood limit on %s; retrying after %.1fs", endpoint, retry_seconds(exc))
                 if not paced:
-                    await asyncio.sleep(_seconds(exc))
+                    await asyncio.sleep(retry_seconds(exc))
 
 
 def _group(chat_id: object) -> int | None:

@@ -22,6 +22,7 @@ from bot.logs import redact
 from bot.replies import Reply
 from handlers.commands import admitted, send
 from handlers.context import quotebot, sender
+from handlers.ratelimit import retry_seconds
 from handlers.render import message_kwargs
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,7 @@ def telegram_sender(bot: Bot):
         try:
             await bot.send_message(chat_id=chat_id, **message_kwargs(reply), rate_limit_args=0)
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-            return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=seconds)
+            return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=retry_seconds(exc))
         except ChatMigrated as exc:
             return Outcome(Kind.MIGRATED, "migrated", new_chat_id=exc.new_chat_id)
         except Forbidden as exc:
