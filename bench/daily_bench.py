@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import ExtBot  # noqa: E402
 
-from bot.daily import DailyQuotes  # noqa: E402
-from bot.engine import QuoteEngine  # noqa: E402
-from bot.pacing import Pacer  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.subscriptions import SubscriptionStore  # noqa: E402
+from bot.daily.pacing import Pacer  # noqa: E402
+from bot.daily.scheduler import DailyQuotes  # noqa: E402
+from bot.search.engine import QuoteEngine  # noqa: E402
+from bot.storage.database import Store  # noqa: E402
+from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
 from handlers.ratelimit import PacedRateLimiter  # noqa: E402
 from handlers.subscriptions import telegram_sender  # noqa: E402
 from tests.emulator import BotApiEmulator, peak_rate  # noqa: E402

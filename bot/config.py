@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.paths import DEFAULT_DATA_DIR
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -84,7 +84,7 @@ def _admin_ids(raw: str) -> frozenset[int]:
 
 def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
     """Parse settings from a mapping (os.environ in production, a dict in tests)."""
-    from bot.schedule import ScheduleError, parse_zone
+    from bot.daily.times import ScheduleError, parse_zone
 
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
     if token is not None and not _TOKEN.match(token):

@@ -14,15 +14,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from bot.app.i18n import Lang
+from bot.app.quotebot import QuoteBot, Sender, load_topics
+from bot.app.replies import Button, Links, Reply
 from bot.config import Settings
-from bot.daily import DailyQuotes, Kind, Outcome
-from bot.engine import QuoteEngine
-from bot.i18n import Lang
-from bot.pacing import Pacer
-from bot.replies import Button, Links, Reply
-from bot.service import QuoteBot, Sender, load_topics
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.search.engine import QuoteEngine
+from bot.storage.database import Store
+from bot.storage.subscriptions import SubscriptionStore
 
 CONSOLE_CHAT_ID = 0
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)

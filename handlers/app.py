@@ -26,17 +26,17 @@ from telegram.ext import (
     filters,
 )
 
+from bot.app.i18n import gettext_for, lang_for
+from bot.app.quotebot import QuoteBot, load_topics
+from bot.app.replies import Links
 from bot.config import ConfigError, Settings
-from bot.daily import DailyQuotes
-from bot.engine import QuoteEngine
-from bot.i18n import gettext_for, lang_for
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
-from bot.pacing import Pacer
-from bot.replies import Links
-from bot.service import QuoteBot, load_topics
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore
-from bot.transcript import TranscriptError
+from bot.search.engine import QuoteEngine
+from bot.search.transcript import TranscriptError
+from bot.storage.database import Store
+from bot.storage.subscriptions import SubscriptionStore
 from handlers import buttons, commands, inline, messages, subscriptions
 from handlers.context import ADMINS_KEY, DAILY_KEY, PACER_KEY, QUOTEBOT_KEY
 from handlers.ratelimit import PacedRateLimiter

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.i18n import gettext_for
+from bot.app.i18n import gettext_for
 from handlers.context import quotebot, sender
 from handlers.render import edit_kwargs
 

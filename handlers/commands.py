@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.replies import Reply
+from bot.app.replies import Reply
 from handlers.context import quotebot, sender
 from handlers.render import message_kwargs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import lang_for
-from bot.service import QuoteBot, Sender
+from bot.app.i18n import lang_for
+from bot.app.quotebot import QuoteBot, Sender
 
 QUOTEBOT_KEY = "quotebot"
 ADMINS_KEY = "admin_ids"

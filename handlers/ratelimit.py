@@ -16,7 +16,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.pacing import Pacer
+from bot.daily.pacing import Pacer
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 
-from bot.replies import Reply
+from bot.app.replies import Reply
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

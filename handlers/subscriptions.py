@@ -17,9 +17,9 @@ from telegram.error import (
 )
 from telegram.ext import ContextTypes
 
-from bot.daily import Kind, Outcome
+from bot.app.replies import Reply
+from bot.daily.scheduler import Kind, Outcome
 from bot.logs import redact
-from bot.replies import Reply
 from handlers.commands import admitted, send
 from handlers.context import quotebot, sender
 from handlers.ratelimit import retry_seconds

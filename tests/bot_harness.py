@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.app.quotebot import QuoteBot
 from bot.config import Settings, settings_from_env
-from bot.daily import DailyQuotes
-from bot.engine import QuoteEngine
-from bot.service import QuoteBot
-from bot.subscriptions import Subscription
+from bot.daily.scheduler import DailyQuotes
+from bot.search.engine import QuoteEngine
+from bot.storage.subscriptions import Subscription
 from handlers.app import build_application
 from handlers.context import DAILY_KEY, QUOTEBOT_KEY
 from tests.emulator import (

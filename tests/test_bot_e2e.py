@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.daily import utc_now
-from bot.engine import QuoteEngine
+from bot.daily.scheduler import utc_now
 from bot.logs import RedactingFilter, setup_logging
-from bot.subscriptions import Subscription
+from bot.search.engine import QuoteEngine
+from bot.storage.subscriptions import Subscription
 from handlers.app import COMMANDS
 from tests.bot_harness import (
     ADMIN_ID,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.daily import DailyQuotes, Kind, Outcome
-from bot.engine import QuoteEngine
-from bot.pacing import Pacer
-from bot.replies import Reply
-from bot.schedule import Zone
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore, passage_number
+from bot.app.replies import Reply
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.times import Zone
+from bot.search.engine import QuoteEngine
+from bot.storage.database import Store
+from bot.storage.subscriptions import SubscriptionStore, passage_number
 
 SHANGHAI = Zone.from_name("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 10, 0, 0, tzinfo=dt.UTC)  # 08:00 in Shanghai

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from bot import semantic
-from bot.semantic import ENV_SWITCH, Embedder, cosine_top_k, load_embedder
+from bot.search import semantic
+from bot.search.semantic import ENV_SWITCH, Embedder, cosine_top_k, load_embedder
 
 JOBS_QUERY = "will AI take people's jobs"
 JOBS_PASSAGE = "我认为这些系统会使很多工作消失，很多人可能会因此失业。"

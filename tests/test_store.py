@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MIGRATIONS, QueryRecord, Store, search_key
+from bot.storage.database import MIGRATIONS, QueryRecord, Store, search_key
 
 
 def record(query: str = "意识", n: int = 1) -> QueryRecord:

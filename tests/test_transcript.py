@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.passages import Quality, cut_passages, split_sentences
-from bot.paths import DEFAULT_DATA_DIR
-from bot.transcript import (
+from bot.search.passages import Quality, cut_passages, split_sentences
+from bot.search.transcript import (
     TranscriptError,
     format_hms,
     load_conversation,

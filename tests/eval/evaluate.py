@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.transcript import format_hms
+from bot.search.transcript import format_hms
 
 QUERIES = Path(__file__).with_name("queries.toml")
 # Kinds a lexical engine is expected to answer; paraphrase and full English
@@ -81,7 +81,7 @@ def summary(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
 
 
 def main() -> int:
-    from bot.engine import QuoteEngine
+    from bot.search.engine import QuoteEngine
 
     engine = QuoteEngine.load()
     name = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "queries"

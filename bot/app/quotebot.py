@@ -19,11 +19,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.daily import utc_now
-from bot.engine import QuoteEngine, Result
-from bot.i18n import Lang, gettext_for
-from bot.passages import Passage
-from bot.replies import (
+from bot.app.i18n import Lang, gettext_for
+from bot.app.replies import (
     Button,
     InlineItem,
     Links,
@@ -33,11 +30,14 @@ from bot.replies import (
     fit_lines,
     quote_block,
 )
-from bot.schedule import ScheduleError, Zone, parse_subscribe_args
-from bot.store import QueryRecord, Store
-from bot.subscriptions import Subscription, SubscriptionStore
-from bot.textnorm import has_searchable_text
-from bot.transcript import format_hms
+from bot.daily.scheduler import utc_now
+from bot.daily.times import ScheduleError, Zone, parse_subscribe_args
+from bot.search.engine import QuoteEngine, Result
+from bot.search.passages import Passage
+from bot.search.textnorm import has_searchable_text
+from bot.search.transcript import format_hms
+from bot.storage.database import QueryRecord, Store
+from bot.storage.subscriptions import Subscription, SubscriptionStore
 
 log = logging.getLogger(__name__)
 

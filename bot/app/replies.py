@@ -12,9 +12,9 @@ import html
 import re
 from dataclasses import dataclass
 
-from bot.i18n import Lang, gettext_for
-from bot.passages import Passage
-from bot.transcript import Conversation, format_hms
+from bot.app.i18n import Lang, gettext_for
+from bot.search.passages import Passage
+from bot.search.transcript import Conversation, format_hms
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text (after entity parsing)
 MAX_CALLBACK_DATA = 64  # bytes

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.i18n import Lang
-from bot.schedule import Zone, local_day, next_send
+from bot.app.i18n import Lang
+from bot.daily.times import Zone, local_day, next_send
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.engine import QuoteEngine
-from bot.i18n import gettext_for
-from bot.pacing import Pacer
-from bot.replies import Links, Reply, esc, fit_lines, quote_block
-from bot.schedule import next_send
-from bot.subscriptions import Subscription, SubscriptionStore, passage_number
+from bot.app.i18n import gettext_for
+from bot.app.replies import Links, Reply, esc, fit_lines, quote_block
+from bot.daily.pacing import Pacer
+from bot.daily.times import next_send
+from bot.search.engine import QuoteEngine
+from bot.storage.subscriptions import Subscription, SubscriptionStore, passage_number
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from bot.schedule import (
+from bot.daily.times import (
     ScheduleError,
     Zone,
     due_catch_up,

@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.aliases import Aliases
-from bot.index import InvertedIndex
-from bot.index_cache import IndexFiles, load_or_build
-from bot.library import PassageTable
-from bot.passages import Passage, Quality
-from bot.paths import DEFAULT_DATA_DIR
-from bot.segment import Segmenter
-from bot.textnorm import compact_text, has_searchable_text, normalize
-from bot.transcript import Conversation
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
+from bot.search.aliases import Aliases
+from bot.search.cache import IndexFiles, load_or_build
+from bot.search.index import InvertedIndex
+from bot.search.library import PassageTable
+from bot.search.passages import Passage, Quality
+from bot.search.segment import Segmenter
+from bot.search.textnorm import compact_text, has_searchable_text, normalize
+from bot.search.transcript import Conversation
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The bot's SQLite database: connection, migrations, query log, saved searches, subscriptions."""
