@@ -33,7 +33,7 @@ from telegram.ext import ExtBot  # noqa: E402
 from bot.daily.pacing import Pacer  # noqa: E402
 from bot.daily.scheduler import DailyQuotes  # noqa: E402
 from bot.search.engine import QuoteEngine  # noqa: E402
-from bot.storage.database import Store  # noqa: E402
+from bot.storage import Store  # noqa: E402
 from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
 from handlers.ratelimit import PacedRateLimiter  # noqa: E402
 from handlers.subscriptions import telegram_sender  # noqa: E402
@@ -55,12 +55,12 @@ async def run(subs: int, rate: float, blocked_share: float, bursts: int) -> dict
         store = await Store.open(db)
         now = dt.datetime.now(dt.UTC)
         due = now.timestamp()
-        await store.db.executemany(
-            "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, seed,"
-            " created_at, updated_at) VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
-            [(c.id, due, rng.randrange(2**31), due, due) for c in chats],
-        )
-        await store.db.commit()
+        async with store.db.atomic() as conn:
+            await conn.executemany(
+                "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, seed,"
+                " created_at, updated_at) VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
+                [(c.id, due, rng.randrange(2**31), due, due) for c in chats],
+            )
         # As in production (handlers/app.py): the bot's rate limiter is the pacer.
         bot = ExtBot(
             TOKEN, base_url=emu.base_url, rate_limiter=PacedRateLimiter(Pacer(per_second=rate))

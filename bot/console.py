@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
 from bot.search.engine import QuoteEngine
-from bot.storage.database import Store
+from bot.storage import Store
 from bot.storage.subscriptions import SubscriptionStore
 
 CONSOLE_CHAT_ID = 0

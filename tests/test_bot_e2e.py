@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.daily.scheduler import utc_now
+from bot.daily.times import utc_now
 from bot.logs import RedactingFilter, setup_logging
 from bot.search.engine import QuoteEngine
 from bot.storage.subscriptions import Subscription

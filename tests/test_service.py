@@ -13,7 +13,7 @@ from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.app.quotebot import QuoteBot, RateLimiter, Sender, load_topics
 from bot.app.replies import MAX_MESSAGE, Links, plain_text
 from bot.search.engine import QuoteEngine
-from bot.storage.database import Store
+from bot.storage import Store
 
 ZH = Sender(chat_id=42, chat_type="private", user_id=7, lang="zh")
 EN = Sender(chat_id=42, chat_type="private", user_id=7, lang="en")

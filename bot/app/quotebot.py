@@ -30,13 +30,12 @@ from bot.app.replies import (
     fit_lines,
     quote_block,
 )
-from bot.daily.scheduler import utc_now
-from bot.daily.times import ScheduleError, Zone, parse_subscribe_args
+from bot.daily.times import ScheduleError, Zone, parse_subscribe_args, utc_now
 from bot.search.engine import QuoteEngine, Result
 from bot.search.passages import Passage
 from bot.search.textnorm import has_searchable_text
 from bot.search.transcript import format_hms
-from bot.storage.database import QueryRecord, Store
+from bot.storage import QueryRecord, Store
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 
 log = logging.getLogger(__name__)

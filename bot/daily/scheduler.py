@@ -20,7 +20,7 @@ from enum import Enum
 from bot.app.i18n import gettext_for
 from bot.app.replies import Links, Reply, esc, fit_lines, quote_block
 from bot.daily.pacing import Pacer
-from bot.daily.times import next_send
+from bot.daily.times import next_send, utc_now
 from bot.search.engine import QuoteEngine
 from bot.storage.subscriptions import Subscription, SubscriptionStore, passage_number
 
@@ -52,10 +52,6 @@ class Outcome:
 
 Send = Callable[[int, Reply], Awaitable[Outcome]]
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DailyQuotes:

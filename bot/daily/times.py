@@ -223,6 +223,10 @@ def parse_subscribe_args(
     return (default_time if when is None else when), (default_zone if zone is None else zone)
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _require_aware(value: dt.datetime, what: str) -> None:
     """Naive datetimes silently mean "the server's zone", which is exactly the bug to avoid."""
     if value.tzinfo is None or value.utcoffset() is None:
