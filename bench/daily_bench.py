@@ -36,6 +36,7 @@ from bot.search.engine import QuoteEngine  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
 from handlers.ratelimit import PacedRateLimiter  # noqa: E402
+from handlers.render import DEFAULTS  # noqa: E402
 from handlers.subscriptions import telegram_sender  # noqa: E402
 from tests.emulator import BotApiEmulator, peak_rate  # noqa: E402
 
@@ -63,7 +64,10 @@ async def run(subs: int, rate: float, blocked_share: float, bursts: int) -> dict
             )
         # As in production (handlers/app.py): the bot's rate limiter is the pacer.
         bot = ExtBot(
-            TOKEN, base_url=emu.base_url, rate_limiter=PacedRateLimiter(Pacer(per_second=rate))
+            TOKEN,
+            base_url=emu.base_url,
+            rate_limiter=PacedRateLimiter(Pacer(per_second=rate)),
+            defaults=DEFAULTS,
         )
         await bot.initialize()
         daily = DailyQuotes(

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.app.quotebot import QuoteBot, RateLimiter, Sender, load_topics
+from bot.app.flood import RateLimiter
+from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import MAX_MESSAGE, Links, plain_text
+from bot.app.sender import Sender
+from bot.app.topics import load_topics
 from bot.search.engine import QuoteEngine
 from bot.storage import Store
 
@@ -25,9 +28,11 @@ async def quotebot(engine: QuoteEngine, db_path: Path):
     bot = QuoteBot(
         engine,
         store,
-        topics=load_topics(DEFAULT_DATA_DIR),
-        links=Links("quote_test_bot"),
-        rng=random.Random(1),
+        Options(
+            topics=load_topics(DEFAULT_DATA_DIR),
+            links=Links("quote_test_bot"),
+            rng=random.Random(1),
+        ),
     )
     yield bot
     await store.close()
