@@ -217,12 +217,14 @@ async def on_error(update: object, context: Context) -> None:
 def error_report(update: object, error: BaseException, secrets: tuple[str, ...] = ()) -> str:
     """The operator's message: token-free, HTML-escaped, within Telegram's length limit.
 
-    The traceback's end (where it failed) is kept when it must be cut.
+    The error itself (cut to 500 characters) comes first; of the traceback the
+    end (where it failed) is kept when it must be cut.
     """
     where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
     if isinstance(update, Update) and update.effective_chat is not None:
         where += f", chat {update.effective_chat.id} ({update.effective_chat.type})"
-    head = f"<b>quotebot: unexpected error</b> ({html.escape(where)})\n"
+    summary = redact(f"{type(error).__name__}: {error}", secrets)[:500]
+    head = f"<b>quotebot: unexpected error</b> ({html.escape(where)})\n{html.escape(summary)}\n"
     body = redact("".join(traceback.format_exception(error)).strip(), secrets)
     room = MessageLimit.MAX_TEXT_LENGTH - len(head) - len("<pre></pre>")
     escaped = html.escape(body, quote=False)

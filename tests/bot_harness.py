@@ -109,6 +109,7 @@ class BotHarness:
         }
         self.settings: Settings = settings_from_env(self.env)
         self.app: Application | None = None
+        self.extensions: list[Callable[[Application], None]] = []  # more handlers, for tests
         self.processed: set[int] = set()
         self._settled = FIRST_UPDATE_ID - 1
         # 400s a test provoked on purpose (by description), besides injected faults.
@@ -122,7 +123,7 @@ class BotHarness:
         app = build_application(
             self.settings,
             self.engine,
-            extensions=[self._track],
+            extensions=[self._track, *self.extensions],
             builder=ApplicationBuilder().application_class(TrackedApplication),
         )
         logging.getLogger().addHandler(self.errors)
