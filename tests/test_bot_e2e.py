@@ -802,7 +802,7 @@ async def test_setup_logging_redacts_request_urls(make_bot: MakeBot) -> None:
     bot = await make_bot(start=False)
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
-    noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "apscheduler")}
+    noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "aiosqlite")}
     out = io.StringIO()
     try:
         setup_logging(bot.settings, stream=out)

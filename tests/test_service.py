@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import sqlite3
@@ -12,7 +13,7 @@ from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
 from bot.app.flood import RateLimiter
 from bot.app.quotebot import Options, QuoteBot
-from bot.app.replies import MAX_MESSAGE, Links, plain_text
+from bot.app.replies import MAX_MESSAGE, Links
 from bot.app.sender import Sender
 from bot.app.topics import load_topics
 from bot.search.engine import QuoteEngine
@@ -36,6 +37,13 @@ async def quotebot(engine: QuoteEngine, db_path: Path):
     )
     yield bot
     await store.close()
+
+
+def plain_text(markup: str) -> str:
+    """What a user sees of a reply's HTML."""
+    text = re.sub(r"<br\s*/?>", "\n", markup)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
 
 
 def callback_data(reply) -> list[str]:

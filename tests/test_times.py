@@ -1,4 +1,4 @@
-"""Tests for bot.schedule: parsing what users type, and when daily quotes go out."""
+"""Tests for bot.daily.times: parsing what users type, and when daily quotes go out."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ and `Button` refuse anything longer.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text (after entity parsing)
@@ -65,13 +64,6 @@ class Links:
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def plain_text(markup: str) -> str:
-    """What a user sees of our HTML (for the console and for length checks)."""
-    text = re.sub(r"<br\s*/?>", "\n", markup)
-    text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text)
 
 
 def fit_lines(lines: list[str], limit: int = MAX_MESSAGE, more: str = "…") -> str:

@@ -1,7 +1,7 @@
 """Time logic for the daily-quote subscription, kept free of Telegram and of the clock.
 
-Every function here is pure: callers pass the current instant in, so the scheduler, the
-catch-up after a restart and the tests all agree on what "today" and "next" mean.
+Every function here but `utc_now` is pure: callers pass the current instant in, so the
+scheduler, the catch-up after a restart and the tests all agree on what "today" and "next" mean.
 Zones and daylight-saving rules come only from ``zoneinfo`` (backed by ``tzdata``); no
 offset or DST rule is written by hand.
 """

@@ -70,20 +70,6 @@ def format_hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def parse_hms(text: str) -> int:
-    """Seconds of an "HH:MM:SS" or "MM:SS" string; ValueError otherwise."""
-    parts = text.strip().split(":")
-    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"not a timestamp: {text!r}")
-    nums = [int(p) for p in parts]
-    if len(nums) == 2:
-        nums.insert(0, 0)
-    h, m, s = nums
-    if m >= 60 or s >= 60:
-        raise ValueError(f"not a timestamp: {text!r}")
-    return h * 3600 + m * 60 + s
-
-
 def parse_turns(text: str, path: Path, speakers: dict[int, Speaker]) -> list[Turn]:
     """Split transcript text into turns, failing loudly on anything ambiguous."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
