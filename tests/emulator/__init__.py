@@ -1,4 +1,4 @@
-"""A faithful local Telegram Bot API for quotebot's end-to-end tests and benchmarks.
+"""A local Telegram Bot API for quotebot's end-to-end tests and benchmarks.
 
 Typical use::
 
@@ -9,14 +9,16 @@ Typical use::
         emu.send_text(chat, user, "你好")
         [reply] = await emu.wait_for_messages(chat, count=1, timeout=5)
 
-See :class:`BotApiEmulator` for the user side, fault injection and flood control.
+It implements the methods quotebot calls (see ``methods.py``) with Telegram's checks
+that matter to a bot: HTML parse_mode validated against Telegram's tag set, the 4096
+limit counted after parsing, callback data limits, blocked users, migrated groups,
+webhooks, and injected faults (429, 5xx, dropped connections) via ``fail_next``.
 """
 
 from .emulator import BotApiEmulator
-from .entities import Entity, FormattedText, utf16_len
 from .errors import ApiError
-from .faults import SEND_METHODS, Fault, FloodLimits
-from .html_entities import HtmlParseError, parse_html
+from .faults import Fault
+from .formatting import MESSAGE_LIMIT, HtmlError, format_text, parse_html, utf16_len
 from .recording import RecordedRequest, peak_rate
 from .state import (
     CallbackAnswer,
@@ -29,22 +31,20 @@ from .state import (
 )
 
 __all__ = [
-    "SEND_METHODS",
+    "MESSAGE_LIMIT",
     "ApiError",
     "BotApiEmulator",
     "CallbackAnswer",
     "Chat",
-    "Entity",
     "Fault",
-    "FloodLimits",
-    "FormattedText",
-    "HtmlParseError",
+    "HtmlError",
     "InlineAnswer",
     "InlineResultView",
     "MessageVersion",
     "RecordedRequest",
     "StoredMessage",
     "User",
+    "format_text",
     "parse_html",
     "peak_rate",
     "utf16_len",

@@ -1,9 +1,4 @@
-"""The request log benchmarks and tests read.
-
-Every HTTP request the bot makes is recorded with its monotonic arrival time, method,
-chat and outcome, so a benchmark can compute the peak send rate in any sliding window,
-count 429s, and compare what was attempted with what was delivered.
-"""
+"""The request log tests and benchmarks read (arrival time, method, chat, outcome)."""
 
 from __future__ import annotations
 
@@ -16,22 +11,19 @@ __all__ = ["RecordedRequest", "peak_rate"]
 
 @dataclass(eq=False)
 class RecordedRequest:
-    """One call to the emulated Bot API."""
+    """One call to the emulated Bot API (only calls with the right token are recorded)."""
 
     seq: int
     method: str
-    arrived: float
+    arrived: float  # time.monotonic()
     chat_id: int | str | None
     params: dict[str, Any] = field(repr=False)
-    http_method: str = "POST"
-    content_type: str | None = None
     finished: float | None = None
-    status: int | None = None
+    status: int | None = None  # None while in flight; 0 for a dropped connection
     ok: bool | None = None
     description: str | None = None
     result: Any = field(default=None, repr=False)
-    injected: bool = False
-    flood_limited: bool = False
+    injected: bool = False  # failed by fail_next()
 
     @property
     def latency(self) -> float | None:
@@ -45,8 +37,7 @@ class RecordedRequest:
 def peak_rate(times: Iterable[float], window: float = 1.0) -> int:
     """Largest number of events inside any half-open window ``[t, t + window)``."""
     ordered = sorted(times)
-    best = 0
-    start = 0
+    best = start = 0
     for end, t in enumerate(ordered):
         while ordered[start] <= t - window:
             start += 1

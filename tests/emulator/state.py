@@ -1,9 +1,7 @@
-"""The emulated Telegram world: users, chats, messages, pending updates and queries.
+"""The emulated world: users, chats, messages, queued updates, pending queries.
 
-Everything here is plain data plus the access rules the Bot API enforces before it
-lets a bot talk to a chat (blocked by the user, kicked, migrated group...).  Objects
-render themselves into Bot API JSON with ``to_dict`` so that updates and method
-results are built from one source of truth.
+Plain data that renders itself as Bot API JSON (``to_dict``), plus the access rules the
+Bot API applies before a bot may post to a chat (blocked, not started, left, migrated).
 """
 
 from __future__ import annotations
@@ -13,63 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .entities import Entity, entity_text
-from .errors import ApiError, bad_request, forbidden
-
-__all__ = [
-    "ALL_UPDATE_TYPES",
-    "DEFAULT_UPDATE_TYPES",
-    "CallbackAnswer",
-    "CallbackQueryRecord",
-    "Chat",
-    "ChatType",
-    "InlineAnswer",
-    "InlineQueryRecord",
-    "InlineResultView",
-    "Member",
-    "MessageVersion",
-    "StoredMessage",
-    "User",
-    "World",
-]
+from .errors import bad_request, forbidden
 
 ChatType = Literal["private", "group", "supergroup", "channel"]
-
-ALL_UPDATE_TYPES = (
-    "message",
-    "edited_message",
-    "channel_post",
-    "edited_channel_post",
-    "business_connection",
-    "business_message",
-    "edited_business_message",
-    "deleted_business_messages",
-    "message_reaction",
-    "message_reaction_count",
-    "inline_query",
-    "chosen_inline_result",
-    "callback_query",
-    "shipping_query",
-    "pre_checkout_query",
-    "purchased_paid_media",
-    "poll",
-    "poll_answer",
-    "my_chat_member",
-    "chat_member",
-    "chat_join_request",
-    "chat_boost",
-    "removed_chat_boost",
-)
-#: What Telegram delivers when allowed_updates is empty/unset.
-DEFAULT_UPDATE_TYPES = tuple(
-    t
-    for t in ALL_UPDATE_TYPES
-    if t not in ("chat_member", "message_reaction", "message_reaction_count")
-)
-
-_ADMIN_RIGHTS = (
+# What Telegram delivers when allowed_updates is empty or unset.
+_NOT_BY_DEFAULT = frozenset(["chat_member", "message_reaction", "message_reaction_count"])
+# PTB requires every field of ChatMemberAdministrator.
+_ADMIN_RIGHTS = [
     "can_be_edited",
-    "is_anonymous",
     "can_manage_chat",
     "can_delete_messages",
     "can_manage_video_chats",
@@ -80,54 +29,47 @@ _ADMIN_RIGHTS = (
     "can_post_stories",
     "can_edit_stories",
     "can_delete_stories",
-)
+]
 
 
 def now_seconds() -> int:
-    """Bot API dates are Unix time in whole seconds."""
     return int(time.time())
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    return text.encode("utf-16-le")[offset * 2 : (offset + length) * 2].decode("utf-16-le")
 
 
 @dataclass(eq=False)
 class User:
-    """A Telegram user (or the bot itself, with ``is_bot=True``)."""
+    """A Telegram user, or the bot itself (``is_bot=True``)."""
 
     id: int
     first_name: str
-    last_name: str | None = None
     username: str | None = None
     language_code: str | None = None
     is_bot: bool = False
-    is_premium: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
-        if self.last_name:
-            data["last_name"] = self.last_name
         if self.username:
             data["username"] = self.username
         if self.language_code and not self.is_bot:
             data["language_code"] = self.language_code
-        if self.is_premium:
-            data["is_premium"] = True
         return data
 
 
 @dataclass(eq=False)
 class Member:
-    """A user's membership in a group, supergroup or channel."""
-
     user: User
-    status: str = "member"  # creator, administrator, member, restricted, left, kicked
+    status: str = "member"  # creator, administrator, member, left, kicked
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"user": self.user.to_dict(), "status": self.status}
-        if self.status == "creator":
+        if self.status in ("creator", "administrator"):
             data["is_anonymous"] = False
-        elif self.status == "administrator":
-            data.update(dict.fromkeys(_ADMIN_RIGHTS, True))
-            data["is_anonymous"] = False
-            data["can_be_edited"] = False
+        if self.status == "administrator":
+            data.update(dict.fromkeys(_ADMIN_RIGHTS, True), can_be_edited=False)
         elif self.status == "kicked":
             data["until_date"] = 0
         return data
@@ -135,28 +77,24 @@ class Member:
 
 @dataclass(eq=False)
 class MessageVersion:
-    """One state of a message; ``StoredMessage.edits`` holds the state after each edit."""
+    """A message's state after one edit (``StoredMessage.edits``)."""
 
     text: str | None
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None
-    date: int
-    source_text: str | None = None
-    parse_mode: str | None = None
 
 
 @dataclass(eq=False)
 class StoredMessage:
-    """A message as Telegram stores it, i.e. what the chat members see.
+    """A message as the chat members see it.
 
     ``text``/``entities`` are the parsed result (no HTML); ``source_text`` and
-    ``parse_mode`` are what the bot sent.  ``edits`` lists the versions after each
-    edit, so ``len(msg.edits)`` is the number of successful edits.
+    ``parse_mode`` are what the bot sent; ``len(edits)`` counts successful edits.
+    A photo keeps its sizes and caption in ``extra`` (the Message JSON fields).
     """
 
     chat: Chat
     message_id: int
-    date: int
     sender: User | None
     outgoing: bool
     text: str | None = None
@@ -166,12 +104,11 @@ class StoredMessage:
     sender_chat: Chat | None = None
     source_text: str | None = None
     parse_mode: str | None = None
+    date: int = field(default_factory=now_seconds)
     edit_date: int | None = None
     edits: list[MessageVersion] = field(default_factory=list)
-    deleted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-    created_at: float = 0.0
-    request_seq: int | None = None
+    created_at: float = field(default_factory=time.monotonic)
 
     @property
     def chat_id(self) -> int:
@@ -180,33 +117,23 @@ class StoredMessage:
     @property
     def buttons(self) -> list[dict[str, Any]]:
         """Inline keyboard buttons, row by row, flattened."""
-        if not self.reply_markup:
-            return []
-        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [b for row in rows for b in row]
 
     @property
     def button_texts(self) -> list[str]:
         return [b["text"] for b in self.buttons]
 
+    @property
+    def photo(self) -> list[dict[str, Any]] | None:
+        return self.extra.get("photo")
+
     def entity_texts(self, kind: str) -> list[str]:
         """The substrings covered by entities of type ``kind`` (e.g. ``"bold"``)."""
-        if self.text is None:
-            return []
-        return [
-            entity_text(self.text, Entity(kind, e["offset"], e["length"]))
-            for e in self.entities
-            if e["type"] == kind
-        ]
-
-    def snapshot(self) -> MessageVersion:
-        return MessageVersion(
-            self.text,
-            [dict(e) for e in self.entities],
-            self.reply_markup,
-            self.edit_date or self.date,
-            self.source_text,
-            self.parse_mode,
-        )
+        text, entities = self.text, self.entities
+        if text is None:
+            text, entities = self.extra.get("caption", ""), self.extra.get("caption_entities", [])
+        return [utf16_slice(text, e["offset"], e["length"]) for e in entities if e["type"] == kind]
 
     def to_dict(self, *, with_reply: bool = True) -> dict[str, Any]:
         """Bot API ``Message`` JSON (one level of ``reply_to_message``, like Telegram)."""
@@ -224,44 +151,37 @@ class StoredMessage:
         if self.text is not None:
             data["text"] = self.text
             if self.entities:
-                data["entities"] = [dict(e) for e in self.entities]
+                data["entities"] = self.entities
         data.update(self.extra)
-        if self.reply_markup and "inline_keyboard" in self.reply_markup:
+        if self.reply_markup:
             data["reply_markup"] = self.reply_markup
         return data
 
     def __repr__(self) -> str:
-        flags = " deleted" if self.deleted else ""
-        return (
-            f"<StoredMessage chat={self.chat.id} id={self.message_id} "
-            f"{'bot' if self.outgoing else 'user'} text={self.text!r}{flags}>"
-        )
+        who = "bot" if self.outgoing else "user"
+        return f"<StoredMessage chat={self.chat.id} id={self.message_id} {who} text={self.text!r}>"
 
 
 @dataclass(eq=False)
 class Chat:
-    """A private chat, basic group, supergroup or channel as the bot knows it."""
+    """A private chat, basic group, supergroup or channel."""
 
     id: int
     type: ChatType
     title: str | None = None
     username: str | None = None
-    user: User | None = None
+    user: User | None = None  # the other side of a private chat
     members: dict[int, Member] = field(default_factory=dict)
     bot_status: str = "member"
-    bot_kicked: bool = False
-    started: bool = True
+    started: bool = True  # private: the user pressed Start (or wrote) at some point
     blocked: bool = False
     migrated_to: int | None = None
-    migrated_from: int | None = None
     messages: dict[int, StoredMessage] = field(default_factory=dict)
-    actions: list[str] = field(default_factory=list)
     next_message_id: int = 1
-    description: str | None = None
 
     @property
     def chat_instance(self) -> str:
-        """Stable per-chat identifier sent with callback queries (signed 64-bit)."""
+        """Stable per-chat id sent with callback queries (PTB ignores queries without it)."""
         digest = hashlib.sha256(f"chat-instance:{self.id}".encode()).digest()
         return str(int.from_bytes(digest[:8], "big", signed=True))
 
@@ -269,53 +189,21 @@ class Chat:
     def bot_is_admin(self) -> bool:
         return self.bot_status in ("creator", "administrator")
 
-    @property
-    def bot_is_member(self) -> bool:
-        return self.bot_status in ("creator", "administrator", "member", "restricted")
-
     def allocate_message_id(self) -> int:
-        message_id = self.next_message_id
         self.next_message_id += 1
-        return message_id
+        return self.next_message_id - 1
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
-        if self.type == "private" and self.user is not None:
-            data["first_name"] = self.user.first_name
-            if self.user.last_name:
-                data["last_name"] = self.user.last_name
-            if self.user.username:
-                data["username"] = self.user.username
+        if self.user is not None:
+            data.update(
+                {k: v for k, v in self.user.to_dict().items() if k in ("first_name", "username")}
+            )
         else:
             data["title"] = self.title or ""
             if self.username and self.type != "group":
                 data["username"] = self.username
         return data
-
-    def full_info(self) -> dict[str, Any]:
-        """``ChatFullInfo`` for getChat (PTB 22 requires the three extra fields)."""
-        data = self.to_dict()
-        data["accent_color_id"] = 0
-        data["max_reaction_count"] = 11
-        data["accepted_gift_types"] = {
-            "unlimited_gifts": False,
-            "limited_gifts": False,
-            "unique_gifts": False,
-            "premium_subscription": False,
-            "gifts_from_channels": False,
-        }
-        if self.description:
-            data["description"] = self.description
-        if self.type in ("group", "supergroup"):
-            data["permissions"] = {
-                "can_send_messages": True,
-                "can_send_other_messages": True,
-                "can_add_web_page_previews": True,
-            }
-        return data
-
-    def visible_messages(self) -> list[StoredMessage]:
-        return [m for m in self.messages.values() if not m.deleted]
 
 
 @dataclass(eq=False)
@@ -325,8 +213,6 @@ class CallbackAnswer:
     text: str | None
     show_alert: bool
     url: str | None
-    cache_time: int
-    answered_at: float
 
 
 @dataclass(eq=False)
@@ -343,12 +229,11 @@ class CallbackQueryRecord:
 
 @dataclass(eq=False)
 class InlineResultView:
-    """One inline result as the user would see/send it (text parsed like sendMessage)."""
+    """One inline result as the user would see it (text parsed like sendMessage)."""
 
     id: str
     type: str
     title: str | None
-    description: str | None
     text: str | None
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None
@@ -359,13 +244,10 @@ class InlineResultView:
 class InlineAnswer:
     """What the bot passed to answerInlineQuery."""
 
-    query_id: str
     results: list[InlineResultView]
     cache_time: int | None
     is_personal: bool
     next_offset: str | None
-    button: dict[str, Any] | None
-    answered_at: float
 
     @property
     def ids(self) -> list[str]:
@@ -374,19 +256,15 @@ class InlineAnswer:
 
 @dataclass(eq=False)
 class InlineQueryRecord:
-    """An inline query injected by the test."""
-
     id: str
     user: User
     query: str
-    offset: str
-    chat_type: str | None
     created_at: float
     answer: InlineAnswer | None = None
 
 
 class World:
-    """All emulated state, plus the Bot API's chat access rules."""
+    """All emulated state, plus the Bot API's rules for who the bot may write to."""
 
     def __init__(self, bot: User) -> None:
         self.bot = bot
@@ -394,76 +272,50 @@ class World:
         self.chats: dict[int, Chat] = {}
         self.updates: list[dict[str, Any]] = []
         self.next_update_id = 100_000_001
-        self.allowed_updates: tuple[str, ...] = DEFAULT_UPDATE_TYPES
-        self.webhook: dict[str, Any] | None = None
+        self.allowed_updates: frozenset[str] | None = None  # None: Telegram's default
+        self.webhook: dict[str, Any] | None = None  # url, secret_token
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.inline_queries: dict[str, InlineQueryRecord] = {}
-        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.descriptions: dict[str, str] = {}
-        self.short_descriptions: dict[str, str] = {}
-        self.names: dict[str, str] = {}
-
-    # ----------------------------------------------------------------- lookups
-
-    def resolve_user(self, user_id: int) -> dict[str, Any] | None:
-        user = self.users.get(user_id)
-        return user.to_dict() if user is not None else None
-
-    def find_chat(self, chat_id: int | str) -> Chat | None:
-        if isinstance(chat_id, str):
-            name = chat_id.removeprefix("@").lower()
-            for chat in self.chats.values():
-                if chat.username and chat.username.lower() == name and chat.type != "private":
-                    return chat
-            return None
-        return self.chats.get(chat_id)
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, lang)
+        self.descriptions: dict[str, str] = {}  # by language code ("" = default)
+        self.files: dict[str, bytes] = {}  # file_id -> uploaded bytes (sendPhoto)
 
     def lookup_chat(self, chat_id: int | str) -> Chat:
         """The chat, or the error Telegram gives for ids the bot cannot know."""
-        chat = self.find_chat(chat_id)
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
         if chat is not None:
             return chat
-        if isinstance(chat_id, int) and chat_id > 0 and chat_id in self.users:
+        if isinstance(chat_id, int) and chat_id in self.users:
             raise forbidden("bot can't initiate conversation with a user")
         raise bad_request("chat not found")
 
     def check_can_send(self, chat: Chat) -> None:
         """Raise the Bot API error for chats the bot may not post to."""
         if chat.migrated_to is not None:
-            raise ApiError(
-                400,
-                "Bad Request: group chat was upgraded to a supergroup chat",
+            raise bad_request(
+                "group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": chat.migrated_to},
             )
         if chat.type == "private":
-            if chat.user is not None and chat.user.id == self.bot.id:
-                raise forbidden("bots can't send messages to bots")
             if chat.blocked:
                 raise forbidden("bot was blocked by the user")
             if not chat.started:
                 raise forbidden("bot can't initiate conversation with a user")
-            return
-        kind = {"group": "group", "supergroup": "supergroup", "channel": "channel"}[chat.type]
-        if chat.bot_kicked:
-            raise forbidden(f"bot was kicked from the {kind} chat")
-        if not chat.bot_is_member:
-            raise forbidden(f"bot is not a member of the {kind} chat")
-        if chat.type == "channel" and not chat.bot_is_admin:
+        elif chat.bot_status in ("left", "kicked"):
+            raise forbidden(f"bot is not a member of the {chat.type} chat")
+        elif chat.type == "channel" and not chat.bot_is_admin:
             raise bad_request("need administrator rights in the channel chat")
 
-    # ----------------------------------------------------------------- updates
-
-    def queue_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def queue_update(self, kind: str, payload: dict[str, Any]) -> None:
         """Queue an update unless allowed_updates excludes it (Telegram filters on creation)."""
-        if kind not in self.allowed_updates:
-            return None
-        update = {"update_id": self.next_update_id, kind: payload}
+        allowed = self.allowed_updates
+        if (kind not in allowed) if allowed else (kind in _NOT_BY_DEFAULT):
+            return
+        self.updates.append({"update_id": self.next_update_id, kind: payload})
         self.next_update_id += 1
-        self.updates.append(update)
-        return update
 
     def confirm(self, offset: int) -> None:
-        """getUpdates ``offset`` semantics: forget everything before it."""
+        """getUpdates ``offset``: forget every update before it."""
         if offset > 0:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         elif offset < 0:
