@@ -32,6 +32,9 @@ class Speaker:
     number: int
     name: str
     name_zh: str
+    # Other ways people name this speaker in a question ("Sam", "奥特曼"):
+    # a question naming them prefers their turns instead of matching the name.
+    aliases: tuple[str, ...] = ()
 
     def display(self, lang: str) -> str:
         return self.name if lang == "en" else self.name_zh
@@ -56,6 +59,9 @@ class Conversation:
     speakers: dict[int, Speaker]
     turns: list[Turn] = field(repr=False)
     source: Path | None = None
+    # Seconds before which the recording is introduction and sponsor reads:
+    # such passages answer only queries clearly about them, and are never a daily quote.
+    intro_end: int = 0
 
     def video_link(self, seconds: int) -> str:
         """A link that opens the recording at `seconds` (YouTube's `t` parameter)."""
@@ -152,9 +158,15 @@ def load_conversation(txt_path: Path) -> Conversation:
     meta = _read_metadata(meta_path)
     try:
         speakers = {
-            int(num): Speaker(int(num), str(info["name"]), str(info.get("name_zh", info["name"])))
+            int(num): Speaker(
+                int(num),
+                str(info["name"]),
+                str(info.get("name_zh", info["name"])),
+                tuple(str(a) for a in info.get("aliases", [])),
+            )
             for num, info in meta.get("speakers", {}).items()
         }
+        intro_end = parse_hms(str(meta["intro_end"])) if "intro_end" in meta else 0
         conv_id = str(meta["id"])
     except (KeyError, ValueError, TypeError) as exc:
         raise TranscriptError(meta_path, None, f"bad metadata: {exc}") from None
@@ -173,6 +185,7 @@ def load_conversation(txt_path: Path) -> Conversation:
         speakers=speakers,
         turns=parse_turns(text, txt_path, speakers),
         source=txt_path,
+        intro_end=intro_end,
     )
 
 
