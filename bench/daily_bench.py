@@ -6,7 +6,7 @@
 Sets up N private chats in the emulator (tests/emulator, on 127.0.0.1), N
 subscriptions all due in the same minute, a share of users who blocked the
 bot (403), and bursts of 429 RetryAfter injected while the run goes on. The
-scheduler (bot.daily.DailyQuotes), the pacer, and the Telegram sender of
+scheduler (bot.daily.scheduler.DailyQuotes), the pacer, and the Telegram sender of
 handlers/subscriptions.py with a python-telegram-bot ExtBot (its rate limiter
 backed by the pacer, as in production) deliver them. It reports the time to deliver all, lost and
 duplicate messages, the peak send rate in any sliding one-second window, and
@@ -30,12 +30,13 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import ExtBot  # noqa: E402
 
-from bot.daily import DailyQuotes  # noqa: E402
-from bot.engine import QuoteEngine  # noqa: E402
-from bot.pacing import Pacer  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.subscriptions import SubscriptionStore  # noqa: E402
+from bot.daily.pacing import Pacer  # noqa: E402
+from bot.daily.scheduler import DailyQuotes  # noqa: E402
+from bot.search.engine import QuoteEngine  # noqa: E402
+from bot.storage import Store  # noqa: E402
+from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
 from handlers.ratelimit import PacedRateLimiter  # noqa: E402
+from handlers.render import DEFAULTS  # noqa: E402
 from handlers.subscriptions import telegram_sender  # noqa: E402
 from tests.emulator import BotApiEmulator, peak_rate  # noqa: E402
 
@@ -55,15 +56,18 @@ async def run(subs: int, rate: float, blocked_share: float, bursts: int) -> dict
         store = await Store.open(db)
         now = dt.datetime.now(dt.UTC)
         due = now.timestamp()
-        await store.db.executemany(
-            "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, seed,"
-            " created_at, updated_at) VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
-            [(c.id, due, rng.randrange(2**31), due, due) for c in chats],
-        )
-        await store.db.commit()
+        async with store.db.atomic() as conn:
+            await conn.executemany(
+                "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, seed,"
+                " created_at, updated_at) VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
+                [(c.id, due, rng.randrange(2**31), due, due) for c in chats],
+            )
         # As in production (handlers/app.py): the bot's rate limiter is the pacer.
         bot = ExtBot(
-            TOKEN, base_url=emu.base_url, rate_limiter=PacedRateLimiter(Pacer(per_second=rate))
+            TOKEN,
+            base_url=emu.base_url,
+            rate_limiter=PacedRateLimiter(Pacer(per_second=rate)),
+            defaults=DEFAULTS,
         )
         await bot.initialize()
         daily = DailyQuotes(

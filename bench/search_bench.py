@@ -31,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.paths import DEFAULT_DATA_DIR  # noqa: E402
-from bot.transcript import format_hms, load_conversation  # noqa: E402
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR  # noqa: E402
+
+from bot.search.transcript import format_hms, load_conversation  # noqa: E402
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
 QUERIES = ROOT / "tests" / "eval" / "queries.toml"
@@ -82,7 +83,7 @@ def serve(data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int) 
     """Runs in a fresh process: load from cache, then time queries."""
     from rapidfuzz import fuzz, process
 
-    from bot.engine import QuoteEngine
+    from bot.search.engine import QuoteEngine
 
     started = time.perf_counter()
     engine = QuoteEngine.load(data_dir, cache_dir)
@@ -119,7 +120,7 @@ def serve(data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int) 
 
 def build(data_dir: Path, cache_dir: Path) -> dict:
     """Runs in a fresh process: the first start, which builds the cache."""
-    from bot.engine import QuoteEngine
+    from bot.search.engine import QuoteEngine
 
     started = time.perf_counter()
     engine = QuoteEngine.load(data_dir, cache_dir)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.transcript import format_hms
+from bot.search.transcript import format_hms
 
 PROG = "quotebot"
 
@@ -166,8 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from handlers.app import run_bot
 
         return run_bot(settings)
-    from bot.engine import QuoteEngine
-    from bot.transcript import TranscriptError
+    from bot.search.engine import QuoteEngine
+    from bot.search.transcript import TranscriptError
 
     try:
         engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)

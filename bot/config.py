@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.paths import DEFAULT_DATA_DIR
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -33,6 +33,7 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
+    error_chat_id: int | None = None
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
@@ -82,9 +83,20 @@ def _admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _chat_id(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"-?\d{1,20}", raw):
+        raise ConfigError(
+            f"{name} must be a chat id (a whole number, negative for groups), got {raw!r}"
+        )
+    return int(raw)
+
+
 def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
     """Parse settings from a mapping (os.environ in production, a dict in tests)."""
-    from bot.schedule import ScheduleError, parse_zone
+    from bot.daily.times import ScheduleError, parse_zone
 
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
     if token is not None and not _TOKEN.match(token):
@@ -126,6 +138,7 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         token=token,
         api_url=api_url,
         admin_ids=_admin_ids(env.get("QUOTEBOT_ADMIN_IDS", "")),
+        error_chat_id=_chat_id(env, "QUOTEBOT_ERROR_CHAT_ID"),
         webhook_url=webhook_url,
         webhook_listen=env.get("QUOTEBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         webhook_port=_int(env, "QUOTEBOT_WEBHOOK_PORT", 8443, 1, 65535),

@@ -14,15 +14,16 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from bot.app.i18n import Lang
+from bot.app.quotebot import Options, QuoteBot
+from bot.app.replies import Button, Links, Reply
+from bot.app.sender import Sender
+from bot.app.topics import load_topics
 from bot.config import Settings
-from bot.daily import DailyQuotes, Kind, Outcome
-from bot.engine import QuoteEngine
-from bot.i18n import Lang
-from bot.pacing import Pacer
-from bot.replies import Button, Links, Reply
-from bot.service import QuoteBot, Sender, load_topics
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.search.engine import QuoteEngine
+from bot.storage import Store, SubscriptionStore
 
 CONSOLE_CHAT_ID = 0
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
@@ -110,14 +111,17 @@ async def _loop(
             pacer=Pacer(settings.send_rate_per_second),
             catch_up=settings.catch_up,
         )
-        bot = QuoteBot(
-            engine,
-            store,
+        options = Options(
             topics=load_topics(settings.data_dir),
             links=Links(None),
             user_rate_per_minute=10_000,
-            subscriptions=daily.subscriptions,
             default_zone=settings.timezone,
+        )
+        bot = QuoteBot(
+            engine,
+            store,
+            options,
+            subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
         )
         console = Console(bot, lang, out, commands=console_commands(bot))

@@ -45,7 +45,7 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(settings: Settings, stream=None) -> None:
-    """Root logging to stderr with redaction; noisy HTTP request logs down to WARNING."""
+    """Root logging to stderr with redaction; HTTP request and per-query SQLite logs down to WARNING."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(
@@ -56,5 +56,6 @@ def setup_logging(settings: Settings, stream=None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    # aiosqlite logs every operation at DEBUG, from its own thread (even after an exit message).
+    for noisy in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

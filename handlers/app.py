@@ -1,45 +1,50 @@
-"""The one place the Telegram Application is built and run.
+"""The composition root: the one place the Telegram Application is built and run.
 
 `quotebot run` calls `run_bot`; tests call `build_application` and drive it
 against a local Bot API emulator. Everything the bot says comes from
-bot.service.QuoteBot; this module only wires handlers, start-up and shutdown.
+bot.app.quotebot.QuoteBot; this module wires the storage, the daily
+scheduler and the handlers together, with start-up, shutdown and the error
+handler (which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID).
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
+from telegram.constants import MessageLimit, ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
+from bot.app.i18n import gettext_for, lang_for
+from bot.app.quotebot import Options, QuoteBot
+from bot.app.replies import Links
+from bot.app.topics import load_topics
 from bot.config import ConfigError, Settings
-from bot.daily import DailyQuotes
-from bot.engine import QuoteEngine
-from bot.i18n import gettext_for, lang_for
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
-from bot.pacing import Pacer
-from bot.replies import Links
-from bot.service import QuoteBot, load_topics
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore
-from bot.transcript import TranscriptError
+from bot.search import QuoteEngine, TranscriptError
+from bot.storage import Store, SubscriptionStore
 from handlers import buttons, commands, inline, messages, subscriptions
-from handlers.context import ADMINS_KEY, DAILY_KEY, PACER_KEY, QUOTEBOT_KEY
+from handlers.context import CONTEXT_TYPES, BotData, Context
+from handlers.guard import flood_guard
 from handlers.ratelimit import PacedRateLimiter
+from handlers.render import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +82,17 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.api_url.replace("/bot", "/file/bot"))
         .rate_limiter(PacedRateLimiter(pacer, max_retries=3))
+        .defaults(DEFAULTS)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
         .post_init(_post_init(settings, engine))
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data[ADMINS_KEY] = settings.admin_ids
-    application.bot_data[PACER_KEY] = pacer
+    data: BotData = application.bot_data
+    data.admins = settings.admin_ids
+    data.error_chat_id = settings.error_chat_id
+    data.secrets = tuple(s for s in (token, settings.webhook_secret) if s)
     add_handlers(application)
     for extend in extensions or []:
         extend(application)
@@ -92,6 +101,8 @@ def build_application(
 
 
 def add_handlers(application: Application) -> None:
+    # Group -1 runs first: a flooding user's update stops there (ApplicationHandlerStop).
+    application.add_handler(TypeHandler(Update, flood_guard), group=-1)
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
     application.add_handler(CommandHandler("quote", commands.quote))
@@ -111,7 +122,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, _ignored), group=1)
 
 
-async def _ignored(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _ignored(update: Update, context: Context) -> None:
     log.debug("update %s needs no answer", update.update_id)
 
 
@@ -126,15 +137,18 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             links=links,
             catch_up=settings.catch_up,
         )
-        application.bot_data[DAILY_KEY] = daily
-        application.bot_data[QUOTEBOT_KEY] = QuoteBot(
+        data: BotData = application.bot_data
+        data.daily = daily
+        data.quotebot = QuoteBot(
             engine,
             store,
-            topics=load_topics(settings.data_dir),
-            links=links,
-            user_rate_per_minute=settings.user_rate_per_minute,
+            Options(
+                topics=load_topics(settings.data_dir),
+                links=links,
+                user_rate_per_minute=settings.user_rate_per_minute,
+                default_zone=settings.timezone,
+            ),
             subscriptions=daily.subscriptions,
-            default_zone=settings.timezone,
             on_subscription_change=daily.wake,
         )
         await _nice_to_have(application)
@@ -166,16 +180,16 @@ async def _nice_to_have(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    daily: DailyQuotes | None = application.bot_data.get(DAILY_KEY)
-    if daily is not None:
-        await daily.stop()  # sends in flight finish and are recorded first
-    quotebot: QuoteBot | None = application.bot_data.get(QUOTEBOT_KEY)
-    if quotebot is not None:
-        await quotebot.store.close()
+    data: BotData = application.bot_data
+    if data.daily is not None:
+        await data.daily.stop()  # sends in flight finish and are recorded first
+    if data.quotebot is not None:
+        await data.quotebot.store.close()
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log every failure (token-free) and tell the user something went wrong when we can."""
+async def on_error(update: object, context: Context) -> None:
+    """Log every failure (token-free), report unexpected ones to the operator chat,
+    and tell the user something went wrong when we can."""
     error = context.error
     if isinstance(error, Forbidden):
         log.info("cannot write to a chat (blocked or removed): %s", error)
@@ -184,6 +198,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("Telegram unavailable or flood-limited: %s", redact(str(error)))
     else:
         log.error("update failed: %s", redact(repr(error)), exc_info=error)
+        await report_error(update, context)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
@@ -197,6 +212,41 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
     except TelegramError as exc:
         log.warning("could not report the error to the user: %s", redact(str(exc)))
+
+
+def error_report(update: object, error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """The operator's message: token-free, HTML-escaped, within Telegram's length limit.
+
+    The error itself (cut to 500 characters) comes first; of the traceback the
+    end (where it failed) is kept when it must be cut.
+    """
+    where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
+    if isinstance(update, Update) and update.effective_chat is not None:
+        where += f", chat {update.effective_chat.id} ({update.effective_chat.type})"
+    summary = redact(f"{type(error).__name__}: {error}", secrets)[:500]
+    head = f"<b>quotebot: unexpected error</b> ({html.escape(where)})\n{html.escape(summary)}\n"
+    body = redact("".join(traceback.format_exception(error)).strip(), secrets)
+    room = MessageLimit.MAX_TEXT_LENGTH - len(head) - len("<pre></pre>")
+    escaped = html.escape(body, quote=False)
+    while len(escaped) > room:  # cut the start, in raw text, so no entity is split
+        body = "…" + body[len(escaped) - room + 1 :]
+        escaped = html.escape(body, quote=False)
+    return f"{head}<pre>{escaped}</pre>"
+
+
+async def report_error(update: object, context: Context) -> None:
+    """Send the error report to QUOTEBOT_ERROR_CHAT_ID, if set; never raises."""
+    data = context.bot_data
+    if data.error_chat_id is None or context.error is None:
+        return
+    try:
+        await context.bot.send_message(
+            data.error_chat_id,
+            error_report(update, context.error, data.secrets),
+            parse_mode=ParseMode.HTML,
+        )
+    except Exception as exc:  # a report must never raise from the error handler
+        log.warning("could not report the error to the operator chat: %s", redact(str(exc)))
 
 
 def _webhook_path(url: str) -> str:

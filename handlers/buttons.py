@@ -6,25 +6,20 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.i18n import gettext_for
-from handlers.context import quotebot, sender
+from bot.app.i18n import gettext_for
+from handlers.context import Context, quotebot, sender
 from handlers.render import edit_kwargs
 
 log = logging.getLogger(__name__)
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
     who = sender(update, context)
-    refusal = quotebot(context).admit(who)
     _ = gettext_for(who.lang)
-    if refusal is not None:
-        await query.answer(_("Too fast — please wait a moment."))
-        return
     reply = await quotebot(context).press(who, query.data or "")
     if reply is None:
         await query.answer(_("This button has expired. Please search again."), show_alert=False)

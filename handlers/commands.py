@@ -1,12 +1,14 @@
-"""One handler per command; each asks the core and sends what it answers."""
+"""One handler per command; each asks bot.app's QuoteBot and sends what it answers.
+
+Flooding users never get here: handlers/guard.py stops them first.
+"""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.replies import Reply
-from handlers.context import quotebot, sender
+from bot.app.replies import Reply
+from handlers.context import Context, quotebot, sender
 from handlers.render import message_kwargs
 
 
@@ -18,51 +20,35 @@ async def send(update: Update, reply: Reply | None) -> None:
     await message.reply_text(**message_kwargs(reply), do_quote=message.chat.type != "private")
 
 
-def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
+def _args(context: Context) -> str:
     return " ".join(context.args or [])
 
 
-async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """False (after a polite answer, once a minute) when the user is flooding the bot."""
-    refusal = quotebot(context).admit(sender(update, context))
-    if refusal is not None:
-        await send(update, refusal)
-        return False
-    return True
+async def start(update: Update, context: Context) -> None:
+    await send(update, quotebot(context).start(sender(update, context), _args(context)))
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        await send(update, quotebot(context).start(sender(update, context), _args(context)))
+async def help_command(update: Update, context: Context) -> None:
+    await send(update, quotebot(context).help(sender(update, context)))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        await send(update, quotebot(context).help(sender(update, context)))
+async def quote(update: Update, context: Context) -> None:
+    reply = await quotebot(context).query(sender(update, context), _args(context), kind="quote")
+    await send(update, reply)
 
 
-async def quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        reply = await quotebot(context).query(sender(update, context), _args(context), kind="quote")
-        await send(update, reply)
+async def topic(update: Update, context: Context) -> None:
+    await send(update, await quotebot(context).topic(sender(update, context), _args(context)))
 
 
-async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        await send(update, await quotebot(context).topic(sender(update, context), _args(context)))
+async def random_quote(update: Update, context: Context) -> None:
+    await send(update, quotebot(context).random_quote(sender(update, context)))
 
 
-async def random_quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        await send(update, quotebot(context).random_quote(sender(update, context)))
+async def stats(update: Update, context: Context) -> None:
+    await send(update, await quotebot(context).stats(sender(update, context)))
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        await send(update, await quotebot(context).stats(sender(update, context)))
-
-
-async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown(update: Update, context: Context) -> None:
     """Unknown commands get a hint in private chats; in groups they may be another bot's."""
-    if await admitted(update, context):
-        await send(update, quotebot(context).unknown_command(sender(update, context)))
+    await send(update, quotebot(context).unknown_command(sender(update, context)))

@@ -1,31 +1,47 @@
-"""From a Telegram update to the core's view of who is asking."""
+"""What handlers read from the Application: a typed bot_data, and who is asking."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from bot.i18n import lang_for
-from bot.service import QuoteBot, Sender
-
-QUOTEBOT_KEY = "quotebot"
-ADMINS_KEY = "admin_ids"
-DAILY_KEY = "daily_quotes"
-PACER_KEY = "pacer"
+from bot.app.i18n import lang_for
+from bot.app.quotebot import QuoteBot
+from bot.app.sender import Sender
+from bot.daily.scheduler import DailyQuotes
 
 
-def quotebot(context: ContextTypes.DEFAULT_TYPE) -> QuoteBot:
-    return context.application.bot_data[QUOTEBOT_KEY]
+@dataclass
+class BotData:
+    """`context.bot_data`: set up by handlers/app.py (quotebot and daily once connected)."""
+
+    quotebot: QuoteBot | None = None
+    daily: DailyQuotes | None = None
+    admins: frozenset[int] = frozenset()
+    error_chat_id: int | None = None  # QUOTEBOT_ERROR_CHAT_ID: where unexpected errors go
+    secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
 
 
-def sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sender:
+Context = CallbackContext[ExtBot[None], dict, dict, BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+
+
+def quotebot(context: Context) -> QuoteBot:
+    bot = context.bot_data.quotebot
+    if bot is None:
+        raise RuntimeError("update handled before post_init set up the bot")
+    return bot
+
+
+def sender(update: Update, context: Context) -> Sender:
     user = update.effective_user
     chat = update.effective_chat
-    admins: frozenset[int] = context.application.bot_data.get(ADMINS_KEY, frozenset())
     return Sender(
         chat_id=chat.id if chat else None,
         chat_type=chat.type if chat else ("inline" if update.inline_query else None),
         user_id=user.id if user else None,
         lang=lang_for(user.language_code if user else None),
-        is_admin=bool(user and user.id in admins),
+        is_admin=bool(user and user.id in context.bot_data.admins),
     )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
-from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
-from handlers.context import quotebot, sender
-from handlers.render import NO_PREVIEW
+from handlers.context import Context, quotebot, sender
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     if query is None:
         return
@@ -20,9 +17,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             id=item.id,
             title=item.title,
             description=item.description,
-            input_message_content=InputTextMessageContent(
-                item.reply.html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-            ),
+            # HTML, no link preview: the Application's Defaults (handlers/render.py)
+            input_message_content=InputTextMessageContent(item.reply.html),
         )
         for item in items
     ]

@@ -1,7 +1,7 @@
 """python-telegram-bot's rate limiter, backed by the same sliding-window pacer as the daily quotes.
 
 PTB's AIORateLimiter lets a whole second's budget out at once and, after a
-429, releases held sends together. This limiter asks bot.pacing.Pacer for a
+429, releases held sends together. This limiter asks bot.daily.pacing.Pacer for a
 slot before every send or edit, so interactive replies and daily quotes share
 one budget that no one-second window exceeds, and a RetryAfter pauses both.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.pacing import Pacer
+from bot.daily.pacing import Pacer
 
 log = logging.getLogger(__name__)
 

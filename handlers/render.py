@@ -1,4 +1,8 @@
-"""Core replies (bot.replies.Reply) to Telegram keyword arguments."""
+"""bot.app's replies (bot.app.replies.Reply) to Telegram keyword arguments.
+
+Replies are HTML and never show link previews: DEFAULTS says so once for
+every call of a bot built with it (the Application, the daily benchmark).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
+from telegram.ext import Defaults
 
-from bot.replies import Reply
+from bot.app.replies import Reply
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -33,9 +40,7 @@ def message_kwargs(reply: Reply) -> dict[str, Any]:
     """Arguments for send_message / reply_text / edit_message_text."""
     return {
         "text": reply.html,
-        "parse_mode": ParseMode.HTML,
         "reply_markup": keyboard(reply),
-        "link_preview_options": NO_PREVIEW,
         **({"disable_notification": True} if reply.silent else {}),
     }
 

@@ -15,13 +15,12 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import ContextTypes
 
-from bot.daily import Kind, Outcome
+from bot.app.replies import Reply
+from bot.daily.scheduler import Kind, Outcome
 from bot.logs import redact
-from bot.replies import Reply
-from handlers.commands import admitted, send
-from handlers.context import quotebot, sender
+from handlers.commands import send
+from handlers.context import Context, quotebot, sender
 from handlers.ratelimit import retry_seconds
 from handlers.render import message_kwargs
 
@@ -38,7 +37,7 @@ _GONE = (
 )
 
 
-async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_manage(update: Update, context: Context) -> bool:
     """In groups only administrators change the subscription; everyone may in private."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or chat.type == ChatType.PRIVATE:
@@ -59,25 +58,23 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        who = sender(update, context)
-        args = list(context.args or [])
-        manage = (
-            True
-            if not args and await quotebot(context).subscriptions.get(who.chat_id or 0)
-            else await may_manage(update, context)
-        )
-        await send(update, await quotebot(context).subscribe(who, args, may_manage=manage))
+async def subscribe(update: Update, context: Context) -> None:
+    who = sender(update, context)
+    args = list(context.args or [])
+    manage = (
+        True
+        if not args and await quotebot(context).subscriptions.get(who.chat_id or 0)
+        else await may_manage(update, context)
+    )
+    await send(update, await quotebot(context).subscribe(who, args, may_manage=manage))
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if await admitted(update, context):
-        who = sender(update, context)
-        await send(
-            update,
-            await quotebot(context).unsubscribe(who, may_manage=await may_manage(update, context)),
-        )
+async def unsubscribe(update: Update, context: Context) -> None:
+    who = sender(update, context)
+    await send(
+        update,
+        await quotebot(context).unsubscribe(who, may_manage=await may_manage(update, context)),
+    )
 
 
 def telegram_sender(bot: Bot):

@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
+from bot.app.quotebot import QuoteBot
 from bot.config import Settings, settings_from_env
-from bot.daily import DailyQuotes
-from bot.engine import QuoteEngine
-from bot.service import QuoteBot
-from bot.subscriptions import Subscription
+from bot.daily.scheduler import DailyQuotes
+from bot.search.engine import QuoteEngine
+from bot.storage.subscriptions import Subscription
 from handlers.app import build_application
-from handlers.context import DAILY_KEY, QUOTEBOT_KEY
 from tests.emulator import (
     BotApiEmulator,
     CallbackAnswer,
@@ -48,7 +47,21 @@ SECRET = TOKEN.split(":", 1)[1]
 BOT_USERNAME = "quote_test_bot"
 ADMIN_ID = 1_000_000_900
 FIRST_UPDATE_ID = 100_000_001  # the emulator's first update_id
-DONE_GROUP = 99  # after the bot's own handler groups (0 and 1)
+
+
+class TrackedApplication(Application):
+    """Reports each update once every handler group is done with it, even when one stopped
+    the rest (the flood guard's ApplicationHandlerStop)."""
+
+    on_processed: Callable[[object], None] | None = None
+
+    async def process_update(self, update: object) -> None:
+        try:
+            await super().process_update(update)
+        finally:
+            if self.on_processed is not None:
+                self.on_processed(update)
+
 
 # Methods whose 400 answers mean the bot sent something Telegram rejects
 # (bad HTML, too long, bad buttons...).
@@ -96,6 +109,7 @@ class BotHarness:
         }
         self.settings: Settings = settings_from_env(self.env)
         self.app: Application | None = None
+        self.extensions: list[Callable[[Application], None]] = []  # more handlers, for tests
         self.processed: set[int] = set()
         self._settled = FIRST_UPDATE_ID - 1
         # 400s a test provoked on purpose (by description), besides injected faults.
@@ -106,7 +120,12 @@ class BotHarness:
     # -- lifecycle (the order of Application.run_polling) --------------------------
     async def start(self) -> Application:
         assert self.app is None, "already running"
-        app = build_application(self.settings, self.engine, extensions=[self._track])
+        app = build_application(
+            self.settings,
+            self.engine,
+            extensions=[self._track, *self.extensions],
+            builder=ApplicationBuilder().application_class(TrackedApplication),
+        )
         logging.getLogger().addHandler(self.errors)
         await app.initialize()
         if app.post_init:
@@ -140,22 +159,26 @@ class BotHarness:
         return await self.start()
 
     def _track(self, application: Application) -> None:
-        application.add_handler(TypeHandler(Update, self._done), group=DONE_GROUP)
+        assert isinstance(application, TrackedApplication)
+        application.on_processed = self._done
 
-    async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self.processed.add(update.update_id)
-        self.emu.signal.notify()
+    def _done(self, update: object) -> None:
+        if isinstance(update, Update):
+            self.processed.add(update.update_id)
+            self.emu.signal.notify()
 
     # -- the running bot's parts ----------------------------------------------------
     @property
     def quotebot(self) -> QuoteBot:
         assert self.app is not None
-        return self.app.bot_data[QUOTEBOT_KEY]
+        assert self.app.bot_data.quotebot is not None
+        return self.app.bot_data.quotebot
 
     @property
     def daily(self) -> DailyQuotes:
         assert self.app is not None
-        return self.app.bot_data[DAILY_KEY]
+        assert self.app.bot_data.daily is not None
+        return self.app.bot_data.daily
 
     async def subscription(self, chat: Chat | int) -> Subscription | None:
         return await self.quotebot.subscriptions.get(chat.id if isinstance(chat, Chat) else chat)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.engine import QuoteEngine
-from bot.paths import DEFAULT_DATA_DIR
+from bot.search.engine import QuoteEngine
 
 
 @pytest.fixture(scope="session")

@@ -11,19 +11,23 @@ was logged at ERROR (a handler crash).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram import Update
+from telegram.ext import CommandHandler
 
-from bot.daily import utc_now
-from bot.engine import QuoteEngine
+from bot.daily.times import utc_now
 from bot.logs import RedactingFilter, setup_logging
-from bot.subscriptions import Subscription
+from bot.search.engine import QuoteEngine
+from bot.storage.subscriptions import Subscription
 from handlers.app import COMMANDS
 from tests.bot_harness import (
     ADMIN_ID,
@@ -505,6 +509,43 @@ async def test_flooding_user_gets_three_answers_and_one_warning(make_bot: MakeBo
     assert (await bot.ask(bot.dm(bob), bob, "意识")).entity_texts("blockquote")  # others unaffected
 
 
+async def test_flooded_inline_queries_get_no_answer_and_group_chatter_is_not_counted(
+    make_bot: MakeBot,
+) -> None:
+    bot = await make_bot(QUOTEBOT_USER_RATE="2")
+    li = bot.user("Li")
+    group = bot.emu.add_group("Chat", members=[li])
+    for n in range(5):  # talk in a group that needs no answer: not counted
+        bot.emu.send_text(group, li, f"随便聊聊 {n}")
+    await bot.settle()
+    assert (await bot.inline(li, "意识")).results  # first and second in the minute
+    assert (await bot.inline(li, "开源")).results
+    flooded = bot.emu.inline_query(li, "GPT-4")
+    await bot.settle()
+    assert bot.emu.world.inline_queries[flooded].answer is None  # the third: no answer at all
+    assert len(bot.emu.requests_for("answerInlineQuery")) == 2
+
+
+async def test_unexpected_error_is_reported_to_the_operator_chat(make_bot: MakeBot) -> None:
+    bot = await make_bot(start=False)
+    ops, li = bot.user("Ops"), bot.user("Li")
+    ops_chat, chat = bot.dm(ops), bot.dm(li)
+    bot.settings = dataclasses.replace(bot.settings, error_chat_id=ops_chat.id)
+
+    async def boom(update: Update, context: Any) -> None:
+        raise RuntimeError(f"<boom> with {context.bot.token} " + "x" * 5000)
+
+    bot.extensions.append(lambda app: app.add_handler(CommandHandler("boom", boom), group=2))
+    await bot.start()
+    bot.allow_error_logs = True
+    await bot.exchange(chat, li, "/boom")
+    [report] = bot.bot_messages(ops_chat)
+    assert "quotebot: unexpected error" in report.text and "RuntimeError" in report.text
+    assert "<boom>" in report.text  # escaped on the way in, so shown as written
+    assert TOKEN not in report.text and len(report.text) <= 4096
+    assert bot.rejected() == []
+
+
 # --------------------------------------------------------------------------- subscriptions
 
 
@@ -761,7 +802,7 @@ async def test_setup_logging_redacts_request_urls(make_bot: MakeBot) -> None:
     bot = await make_bot(start=False)
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
-    noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "apscheduler")}
+    noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "aiosqlite")}
     out = io.StringIO()
     try:
         setup_logging(bot.settings, stream=out)

@@ -56,11 +56,17 @@ def test_dotenv_file_is_read_and_real_environment_wins(
         ({"QUOTEBOT_LOG_LEVEL": "LOUD"}, "QUOTEBOT_LOG_LEVEL"),
         ({"QUOTEBOT_WEBHOOK_URL": "https://x.example/hook"}, "QUOTEBOT_WEBHOOK_SECRET"),
         ({"QUOTEBOT_DATA_DIR": "/no/such/folder"}, "QUOTEBOT_DATA_DIR"),
+        ({"QUOTEBOT_ERROR_CHAT_ID": "@ops"}, "QUOTEBOT_ERROR_CHAT_ID"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict, name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings_from_env(env)
+
+
+def test_error_chat_id_is_a_chat_id() -> None:
+    assert settings_from_env({}).error_chat_id is None
+    assert settings_from_env({"QUOTEBOT_ERROR_CHAT_ID": "-1001234"}).error_chat_id == -1001234
 
 
 def test_token_is_not_in_settings_repr() -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.daily import DailyQuotes, Kind, Outcome
-from bot.engine import QuoteEngine
-from bot.pacing import Pacer
-from bot.replies import Reply
-from bot.schedule import Zone
-from bot.store import Store
-from bot.subscriptions import SubscriptionStore, passage_number
+from bot.app.replies import Reply
+from bot.daily.pacing import Pacer
+from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.times import Zone
+from bot.search.engine import QuoteEngine
+from bot.storage import Store
+from bot.storage.subscriptions import SubscriptionStore, passage_number
 
 SHANGHAI = Zone.from_name("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 10, 0, 0, tzinfo=dt.UTC)  # 08:00 in Shanghai
@@ -231,8 +231,8 @@ async def test_scheduler_task_wakes_for_a_due_subscription(
         SHANGHAI,
         now - dt.timedelta(seconds=59),
     )
-    await store.db.execute("UPDATE subscriptions SET next_at = ?", (time.time() + 0.3,))
-    await store.db.commit()
+    async with store.db.atomic() as conn:
+        await conn.execute("UPDATE subscriptions SET next_at = ?", (time.time() + 0.3,))
     d.start()
     try:
         for _ in range(50):
@@ -252,8 +252,8 @@ async def test_one_failing_row_does_not_stop_the_others(
     d = daily(store, engine, send, clock)
     for chat in (11, 12):
         await subscribe(d, chat, dt.time(8, 0), T0 - dt.timedelta(minutes=1))
-    await store.db.execute("UPDATE subscriptions SET zone = 'Not/AZone' WHERE chat_id = 11")
-    await store.db.commit()
+    async with store.db.atomic() as conn:
+        await conn.execute("UPDATE subscriptions SET zone = 'Not/AZone' WHERE chat_id = 11")
     assert await d.run_due() == 1
     assert [c for c, _ in send.sent] == [12]
     row = (

@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALE_DIR, gettext_for, lang_for
+from bot.app.i18n import LOCALE_DIR, gettext_for, lang_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = LOCALE_DIR / "zh" / "LC_MESSAGES" / "quotebot.po"
@@ -37,7 +37,7 @@ def test_compiled_catalog_matches_the_po_file() -> None:
     with MO.open("rb") as fh:
         compiled = gettext.GNUTranslations(fh)
     stale = [m.id for m in catalog if m.id and compiled.gettext(m.id) != m.string]
-    assert stale == [], "run: pybabel compile -d bot/locale -D quotebot"
+    assert stale == [], "run: pybabel compile -d bot/app/locale -D quotebot"
 
 
 def test_language_choice() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import QuoteEngine
+from bot.search.engine import QuoteEngine
 from tests.eval.evaluate import LEXICAL_KINDS, evaluate, load_queries, summary
 
 

@@ -29,8 +29,8 @@ import httpx
 import numpy as np
 import pytest
 
-from bot import semantic
-from bot.semantic import (
+from bot.search import semantic
+from bot.search.semantic import (
     ENV_KEY,
     ENV_MODEL,
     ENV_PREFIX,

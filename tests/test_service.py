@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.engine import QuoteEngine
-from bot.paths import DEFAULT_DATA_DIR
-from bot.replies import MAX_MESSAGE, Links, plain_text
-from bot.service import QuoteBot, RateLimiter, Sender, load_topics
-from bot.store import Store
+from bot.app.flood import RateLimiter
+from bot.app.quotebot import Options, QuoteBot
+from bot.app.replies import MAX_MESSAGE, Links
+from bot.app.sender import Sender
+from bot.app.topics import load_topics
+from bot.search.engine import QuoteEngine
+from bot.storage import Store
 
 ZH = Sender(chat_id=42, chat_type="private", user_id=7, lang="zh")
 EN = Sender(chat_id=42, chat_type="private", user_id=7, lang="en")
@@ -25,12 +29,21 @@ async def quotebot(engine: QuoteEngine, db_path: Path):
     bot = QuoteBot(
         engine,
         store,
-        topics=load_topics(DEFAULT_DATA_DIR),
-        links=Links("quote_test_bot"),
-        rng=random.Random(1),
+        Options(
+            topics=load_topics(DEFAULT_DATA_DIR),
+            links=Links("quote_test_bot"),
+            rng=random.Random(1),
+        ),
     )
     yield bot
     await store.close()
+
+
+def plain_text(markup: str) -> str:
+    """What a user sees of a reply's HTML."""
+    text = re.sub(r"<br\s*/?>", "\n", markup)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
 
 
 def callback_data(reply) -> list[str]:

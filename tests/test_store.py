@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MIGRATIONS, QueryRecord, Store, search_key
+from bot.storage import MIGRATIONS, QueryRecord, Store, search_key
 
 
 def record(query: str = "意识", n: int = 1) -> QueryRecord:
@@ -57,15 +57,15 @@ async def test_close_flushes_every_queued_row(db_path: Path) -> None:
 
 async def test_writes_retry_while_the_disk_fails(db_path: Path) -> None:
     store = await Store.open(db_path)
-    await store.db.execute(
-        "CREATE TRIGGER fail BEFORE INSERT ON queries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-    )
-    await store.db.commit()
+    async with store.db.atomic() as conn:
+        await conn.execute(
+            "CREATE TRIGGER fail BEFORE INSERT ON queries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
     store.log_query(record("while failing"))
     await asyncio.sleep(0.2)  # the writer tried and failed at least once
     assert count(db_path) == 0
-    await store.db.execute("DROP TRIGGER fail")
-    await store.db.commit()
+    async with store.db.atomic() as conn:
+        await conn.execute("DROP TRIGGER fail")
     for _ in range(50):
         if count(db_path):
             break
@@ -112,8 +112,8 @@ async def test_stats(db_path: Path) -> None:
 async def test_old_saved_searches_are_pruned_at_open(db_path: Path) -> None:
     store = await Store.open(db_path)
     await store.remember_search("新的")
-    await store.db.execute("INSERT INTO searches (key, query, ts) VALUES ('old', '旧的', 0)")
-    await store.db.commit()
+    async with store.db.atomic() as conn:
+        await conn.execute("INSERT INTO searches (key, query, ts) VALUES ('old', '旧的', 0)")
     await store.close()
     store = await Store.open(db_path)
     try:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.passages import Quality, cut_passages, split_sentences
-from bot.paths import DEFAULT_DATA_DIR
-from bot.transcript import (
+from bot.search.passages import Quality, cut_passages, split_sentences
+from bot.search.transcript import (
     TranscriptError,
     format_hms,
     load_conversation,
     load_directory,
-    parse_hms,
 )
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
@@ -99,14 +98,6 @@ def test_directory_with_two_conversations_and_duplicate_ids(tmp_path: Path) -> N
         load_directory(tmp_path)
     (tmp_path / "b.toml").write_text(META.replace('id = "l367"', 'id = "other"'), encoding="utf-8")
     assert [c.id for c in load_directory(tmp_path)] == ["l367", "other"]
-
-
-def test_parse_hms() -> None:
-    assert parse_hms("01:02:03") == 3723
-    assert parse_hms("2:03") == 123
-    for bad in ("", "1:2:3:4", "00:60:00", "aa:bb", "-1:00"):
-        with pytest.raises(ValueError):
-            parse_hms(bad)
 
 
 def test_passages_are_short_ordered_and_timed() -> None:

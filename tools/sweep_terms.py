@@ -27,9 +27,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from bot.aliases import Aliases, load_aliases
-from bot.textnorm import normalize
-from bot.transcript import format_hms, load_conversation
+from bot.search.aliases import Aliases, load_aliases
+from bot.search.textnorm import normalize
+from bot.search.transcript import format_hms, load_conversation
 
 # Characters used mostly for their sound when Chinese spells a foreign name
 # (Xinhua transliteration tables plus the ones machine translation likes).
@@ -45,9 +45,7 @@ TRANSLIT_CHARS = set(
 _TRANSLIT_RUN = re.compile("[" + "".join(sorted(TRANSLIT_CHARS)) + r"·\-•]{3,}")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.'’+][A-Za-z0-9]+)*\+?")
 # A Latin token with the Han characters glued to it: 聊天GPT, GPT四, 指示GPT.
-_GLUED = re.compile(
-    r"([\u4e00-\u9fff]{1,2})?(" + _LATIN.pattern + r")([\u4e00-\u9fff]{1,2})?"
-)
+_GLUED = re.compile(r"([\u4e00-\u9fff]{1,2})?(" + _LATIN.pattern + r")([\u4e00-\u9fff]{1,2})?")
 _QUOTED = re.compile(r"《([^》]{1,40})》|“([^”]{1,40})”|「([^」]{1,40})」|\"([^\"]{1,40})\"")
 
 
@@ -129,8 +127,10 @@ def sweep(paths: list[Path], aliases: Aliases, uncovered_only: bool, min_count: 
     print("\n(c) quoted titles and terms")
     for q, n in sorted(quoted.items(), key=lambda kv: (-kv[1], kv[0])):
         row(q, n, None)
-    print(f"\n(d) not covered by any group: {len(missing)} of "
-          f"{len(latin) + len(translit) + len(quoted)} candidates of (a), (b) and (c)")
+    print(
+        f"\n(d) not covered by any group: {len(missing)} of "
+        f"{len(latin) + len(translit) + len(quoted)} candidates of (a), (b) and (c)"
+    )
     print("  " + " ".join(sorted(set(missing), key=str.lower)))
 
 
@@ -140,7 +140,11 @@ def context(paths: list[Path], needle: str, width: int) -> None:
     for where, text in turns_of(paths):
         for m in re.finditer(re.escape(needle), text, flags=re.IGNORECASE):
             lo, hi = max(0, m.start() - width), min(len(text), m.end() + width)
-            print(f"{where}  …{text[lo:m.start()]}【{m.group(0)}】{text[m.end():hi]}…".replace("\n", " "))
+            print(
+                f"{where}  …{text[lo : m.start()]}【{m.group(0)}】{text[m.end() : hi]}…".replace(
+                    "\n", " "
+                )
+            )
             n += 1
     print(f"{n} occurrence(s) of {needle!r}")
 
@@ -172,7 +176,9 @@ def check(aliases_path: Path, paths: list[Path]) -> int:
     text = normalize("\n".join(t for _, t in turns_of(paths)))
     print("\nspelling occurrences in the transcript(s) (after normalisation; 0 = query side only):")
     for key, spellings in groups.items():
-        hits = [f"{sp}×{text.count(normalize(sp))}" for sp in spellings if text.count(normalize(sp))]
+        hits = [
+            f"{sp}×{text.count(normalize(sp))}" for sp in spellings if text.count(normalize(sp))
+        ]
         key_hits = text.count(normalize(key))
         print(f"  {key}: key×{key_hits} " + " ".join(hits))
     print(f"\n{len(groups)} groups, {problems} problem(s)")
@@ -180,14 +186,18 @@ def check(aliases_path: Path, paths: list[Path]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("transcripts", nargs="+", type=Path)
     ap.add_argument("--aliases", type=Path, default=Path("data/aliases.toml"))
     ap.add_argument("--uncovered", action="store_true", help="only rows no group covers")
     ap.add_argument("--min-count", type=int, default=1)
     ap.add_argument("--context", metavar="TEXT", help="print every occurrence of TEXT instead")
     ap.add_argument("--width", type=int, default=30, help="context characters each side")
-    ap.add_argument("--check", action="store_true", help="lint data/aliases.toml against the transcripts")
+    ap.add_argument(
+        "--check", action="store_true", help="lint data/aliases.toml against the transcripts"
+    )
     args = ap.parse_args(argv)
     if args.check:
         return check(args.aliases, args.transcripts)

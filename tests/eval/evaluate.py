@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.engine import QuoteEngine
-from bot.transcript import format_hms
+from bot.search.engine import QuoteEngine
+from bot.search.transcript import format_hms
 
 HERE = Path(__file__).parent
 TUNING_SETS = ("queries", "questions")

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.textnorm import normalize
+from bot.search.textnorm import normalize
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tests for bot.schedule: parsing what users type, and when daily quotes go out."""
+"""Tests for bot.daily.times: parsing what users type, and when daily quotes go out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from bot.schedule import (
+from bot.daily.times import (
     ScheduleError,
     Zone,
     due_catch_up,

@@ -1,8 +1,8 @@
 """Reply language: Chinese by default, English for users whose Telegram speaks English.
 
 Strings are written in English in the code and translated with gettext
-catalogs (bot/locale/<lang>/LC_MESSAGES/quotebot.po, compiled to .mo with
-Babel: `pybabel compile -d bot/locale -D quotebot`). The English "catalog" is
+catalogs (bot/app/locale/<lang>/LC_MESSAGES/quotebot.po, compiled to .mo with
+Babel: `pybabel compile -d bot/app/locale -D quotebot`). The English "catalog" is
 the source text itself.
 """
 
@@ -35,7 +35,3 @@ def translations(lang: Lang) -> gettext.NullTranslations:
 def gettext_for(lang: Lang):
     """The `_` function for one language."""
     return translations(lang).gettext
-
-
-def ngettext_for(lang: Lang):
-    return translations(lang).ngettext

@@ -77,7 +77,7 @@ def format_hms(seconds: int) -> str:
 
 
 def parse_hms(text: str) -> int:
-    """Seconds of an "HH:MM:SS" or "MM:SS" string; ValueError otherwise."""
+    """Seconds of an "HH:MM:SS" or "MM:SS" string (metadata such as intro_end); ValueError otherwise."""
     parts = text.strip().split(":")
     if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
         raise ValueError(f"not a timestamp: {text!r}")

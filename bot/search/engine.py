@@ -22,18 +22,18 @@ from typing import Literal
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.aliases import Aliases
-from bot.index import InvertedIndex
-from bot.index_cache import IndexFiles, default_cache_dir, load_or_build
-from bot.library import PassageTable
-from bot.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
-from bot.passages import Passage, Quality
-from bot.paths import DEFAULT_DATA_DIR
-from bot.question import Question, QuestionReader, SpeakerName
-from bot.segment import Segmenter
-from bot.semantic import load_embedder
-from bot.textnorm import HAN, compact_text, has_searchable_text, normalize
-from bot.transcript import Conversation
+from bot.data import DATA_DIR as DEFAULT_DATA_DIR
+from bot.search.aliases import Aliases
+from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
+from bot.search.index import InvertedIndex
+from bot.search.library import PassageTable
+from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
+from bot.search.passages import Passage, Quality
+from bot.search.question import Question, QuestionReader, SpeakerName
+from bot.search.segment import Segmenter
+from bot.search.semantic import load_embedder
+from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
+from bot.search.transcript import Conversation
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.segment import BIGRAM_PREFIX
+from bot.search.segment import BIGRAM_PREFIX
 
 K1 = 1.2
 B = 0.75

@@ -15,13 +15,14 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from typing import Literal
 
-import aiosqlite
-
-from bot.i18n import Lang
-from bot.schedule import Zone, local_day, next_send
+from bot.daily.times import Zone, local_day, next_send
+from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
+
+Lang = Literal["zh", "en"]  # bot.app.i18n.Lang; storage sits below bot.app, so spelled out here
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +98,9 @@ def passage_number(seed: int, delivered: int, pool: int) -> int:
 
 
 class SubscriptionStore:
-    """Subscription rows on the bot's database connection."""
+    """Subscription rows on the bot's shared Database; every change is one atomic() transaction."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def get(self, chat_id: int) -> Subscription | None:
@@ -125,59 +126,59 @@ class SubscriptionStore:
         """
         next_at = next_send(local_time, zone, now)
         stamp = time.time()
-        await self.db.execute(
-            "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, active,"
-            " inactive_reason, delivered, seed, failures, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1, NULL, 0, ?, 0, ?, ?)"
-            " ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type,"
-            " lang = excluded.lang, local_time = excluded.local_time, zone = excluded.zone,"
-            " next_at = excluded.next_at, active = 1, inactive_reason = NULL, failures = 0,"
-            " updated_at = excluded.updated_at",
-            (
-                chat_id,
-                chat_type,
-                lang,
-                local_time.strftime("%H:%M"),
-                zone.name,
-                next_at.timestamp(),
-                random.SystemRandom().randrange(2**31),
-                stamp,
-                stamp,
-            ),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute(
+                "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, active,"
+                " inactive_reason, delivered, seed, failures, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1, NULL, 0, ?, 0, ?, ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type,"
+                " lang = excluded.lang, local_time = excluded.local_time, zone = excluded.zone,"
+                " next_at = excluded.next_at, active = 1, inactive_reason = NULL, failures = 0,"
+                " updated_at = excluded.updated_at",
+                (
+                    chat_id,
+                    chat_type,
+                    lang,
+                    local_time.strftime("%H:%M"),
+                    zone.name,
+                    next_at.timestamp(),
+                    random.SystemRandom().randrange(2**31),
+                    stamp,
+                    stamp,
+                ),
+            )
         subscription = await self.get(chat_id)
         assert subscription is not None
         return subscription
 
     async def unsubscribe(self, chat_id: int) -> bool:
-        cur = await self.db.execute(
-            "UPDATE subscriptions SET active = 0, inactive_reason = 'unsubscribed', updated_at = ?"
-            " WHERE chat_id = ? AND active = 1",
-            (time.time(), chat_id),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            cur = await conn.execute(
+                "UPDATE subscriptions SET active = 0, inactive_reason = 'unsubscribed', updated_at = ?"
+                " WHERE chat_id = ? AND active = 1",
+                (time.time(), chat_id),
+            )
         return cur.rowcount > 0
 
     async def deactivate(self, chat_id: int, reason: str) -> None:
-        await self.db.execute(
-            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ?",
-            (reason[:200], time.time(), chat_id),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ?",
+                (reason[:200], time.time(), chat_id),
+            )
 
     async def migrate(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its subscription and history move to the new id."""
-        await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (new_id,))
-        await self.db.execute(
-            "UPDATE subscriptions SET chat_id = ?, chat_type = 'supergroup', updated_at = ?"
-            " WHERE chat_id = ?",
-            (new_id, time.time(), old_id),
-        )
-        await self.db.execute(
-            "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (new_id,))
+            await conn.execute(
+                "UPDATE subscriptions SET chat_id = ?, chat_type = 'supergroup', updated_at = ?"
+                " WHERE chat_id = ?",
+                (new_id, time.time(), old_id),
+            )
+            await conn.execute(
+                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
 
     async def next_due(self) -> dt.datetime | None:
         async with self.db.execute(
@@ -206,39 +207,39 @@ class SubscriptionStore:
 
     async def claim(self, chat_id: int, day: dt.date) -> bool:
         """Reserve (chat, day) for one send; False if it was already claimed."""
-        cur = await self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (chat_id, day, status, at) VALUES (?, ?, 'sending', ?)",
-            (chat_id, day.isoformat(), time.time()),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO deliveries (chat_id, day, status, at) VALUES (?, ?, 'sending', ?)",
+                (chat_id, day.isoformat(), time.time()),
+            )
         return cur.rowcount > 0
 
     async def release(self, chat_id: int, day: dt.date) -> None:
         """Give a claim back (the send failed before reaching the user and will be retried)."""
-        await self.db.execute(
-            "DELETE FROM deliveries WHERE chat_id = ? AND day = ? AND status = 'sending'",
-            (chat_id, day.isoformat()),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute(
+                "DELETE FROM deliveries WHERE chat_id = ? AND day = ? AND status = 'sending'",
+                (chat_id, day.isoformat()),
+            )
 
     async def delivered(
         self, sub: Subscription, day: dt.date, passage_id: str, next_at: dt.datetime
     ) -> None:
-        await self.db.execute(
-            "UPDATE deliveries SET status = 'sent', passage = ?, at = ? WHERE chat_id = ? AND day = ?",
-            (passage_id, time.time(), sub.chat_id, day.isoformat()),
-        )
-        await self.db.execute(
-            "UPDATE subscriptions SET next_at = ?, delivered = delivered + 1, failures = 0,"
-            " updated_at = ? WHERE chat_id = ?",
-            (next_at.timestamp(), time.time(), sub.chat_id),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'sent', passage = ?, at = ? WHERE chat_id = ? AND day = ?",
+                (passage_id, time.time(), sub.chat_id, day.isoformat()),
+            )
+            await conn.execute(
+                "UPDATE subscriptions SET next_at = ?, delivered = delivered + 1, failures = 0,"
+                " updated_at = ? WHERE chat_id = ?",
+                (next_at.timestamp(), time.time(), sub.chat_id),
+            )
 
     async def reschedule(self, chat_id: int, next_at: dt.datetime, failed: bool = False) -> None:
-        await self.db.execute(
-            "UPDATE subscriptions SET next_at = ?, failures = failures + ?, updated_at = ?"
-            " WHERE chat_id = ?",
-            (next_at.timestamp(), 1 if failed else 0, time.time(), chat_id),
-        )
-        await self.db.commit()
+        async with self.db.atomic() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET next_at = ?, failures = failures + ?, updated_at = ?"
+                " WHERE chat_id = ?",
+                (next_at.timestamp(), 1 if failed else 0, time.time(), chat_id),
+            )

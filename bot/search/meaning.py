@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.library import PassageTable
-from bot.semantic import Embedder
+from bot.search.library import PassageTable
+from bot.search.semantic import Embedder
 
 log = logging.getLogger(__name__)
 

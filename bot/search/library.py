@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.passages import Passage, Quality, cut_passages
-from bot.transcript import Conversation
+from bot.search.passages import Passage, Quality, cut_passages
+from bot.search.transcript import Conversation
 
 
 @dataclass

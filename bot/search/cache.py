@@ -19,16 +19,16 @@ from pathlib import Path
 
 import jieba
 
-from bot.aliases import Aliases, load_aliases
-from bot.index import InvertedIndex, build_index
-from bot.library import PassageTable, table_from_conversations
-from bot.segment import Segmenter, load_word_list, read_user_dict
-from bot.textnorm import compact_text, normalize
-from bot.transcript import Conversation, load_directory
+from bot.search.aliases import Aliases, load_aliases
+from bot.search.index import InvertedIndex, build_index
+from bot.search.library import PassageTable, table_from_conversations
+from bot.search.segment import Segmenter, load_word_list, read_user_dict
+from bot.search.textnorm import compact_text, normalize
+from bot.search.transcript import Conversation, load_directory
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "5"
+FORMAT_VERSION = "6"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
 
 

@@ -1,7 +1,7 @@
 """Time logic for the daily-quote subscription, kept free of Telegram and of the clock.
 
-Every function here is pure: callers pass the current instant in, so the scheduler, the
-catch-up after a restart and the tests all agree on what "today" and "next" mean.
+Every function here but `utc_now` is pure: callers pass the current instant in, so the
+scheduler, the catch-up after a restart and the tests all agree on what "today" and "next" mean.
 Zones and daylight-saving rules come only from ``zoneinfo`` (backed by ``tzdata``); no
 offset or DST rule is written by hand.
 """
@@ -221,6 +221,10 @@ def parse_subscribe_args(
                 raise ScheduleError("too_many_args", arg)
             zone = parse_zone(arg)
     return (default_time if when is None else when), (default_zone if zone is None else zone)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _require_aware(value: dt.datetime, what: str) -> None:

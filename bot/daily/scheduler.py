@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.engine import QuoteEngine
-from bot.i18n import gettext_for
-from bot.pacing import Pacer
-from bot.replies import Links, Reply, esc, fit_lines, quote_block
-from bot.schedule import next_send
-from bot.subscriptions import Subscription, SubscriptionStore, passage_number
+from bot.app.replies import Links, Reply
+from bot.app.views import daily_quote_view
+from bot.daily.pacing import Pacer
+from bot.daily.times import next_send, utc_now
+from bot.search import Passage, QuoteEngine
+from bot.storage.subscriptions import Subscription, SubscriptionStore, passage_number
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ class Outcome:
 
 Send = Callable[[int, Reply], Awaitable[Outcome]]
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DailyQuotes:
@@ -222,14 +218,10 @@ class DailyQuotes:
         return 0
 
     # -- what is sent ------------------------------------------------------------
-    def pick(self, sub: Subscription):
+    def pick(self, sub: Subscription) -> Passage:
         good = self.engine.good_rows()
         row = int(good[passage_number(sub.seed, sub.delivered, len(good))]) if len(good) else 0
         return self.engine.table[row]
 
-    def daily_reply(self, sub: Subscription, passage) -> Reply:
-        _ = gettext_for(sub.lang)
-        conv = self.engine.conversation(passage)
-        heading = _("Today's quote")
-        lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, sub.lang, self.links)]
-        return Reply(fit_lines(lines))
+    def daily_reply(self, sub: Subscription, passage: Passage) -> Reply:
+        return daily_quote_view(self.engine, passage, sub.lang, self.links)

@@ -1,20 +1,16 @@
 """What the bot says, as plain data: HTML text plus buttons.
 
-Replies are built here once and rendered by two faces: `handlers/` turns
-them into Telegram messages and keyboards, `bot/console.py` into terminal
-text with numbered choices. Everything user-visible is HTML-escaped here and
-kept within Telegram's limits, so no face can forget to.
+Replies are built in bot.app (see views.py) and rendered by two faces:
+`handlers/` turns them into Telegram messages and keyboards, `bot/console.py`
+into terminal text with numbered choices. `esc` and `fit_lines` here keep
+everything user-visible HTML-escaped and within Telegram's limits; `Reply`
+and `Button` refuse anything longer.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
-
-from bot.i18n import Lang, gettext_for
-from bot.passages import Passage
-from bot.transcript import Conversation, format_hms
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text (after entity parsing)
 MAX_CALLBACK_DATA = 64  # bytes
@@ -70,13 +66,6 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def plain_text(markup: str) -> str:
-    """What a user sees of our HTML (for the console and for length checks)."""
-    text = re.sub(r"<br\s*/?>", "\n", markup)
-    text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text)
-
-
 def fit_lines(lines: list[str], limit: int = MAX_MESSAGE, more: str = "…") -> str:
     """Join whole lines (each well-formed HTML) while they fit; never cut inside a tag."""
     out: list[str] = []
@@ -89,33 +78,3 @@ def fit_lines(lines: list[str], limit: int = MAX_MESSAGE, more: str = "…") -> 
         out.append(line)
         size += extra
     return "\n".join(out)
-
-
-def quote_block(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
-    """A passage as it appears in every answer: the words, who said them, when, where to watch."""
-    _ = gettext_for(lang)
-    speaker = conv.speakers[passage.speaker].display(lang)
-    when = format_hms(passage.at)
-    video = conv.video_link(passage.at)
-    stamp = f'<a href="{esc(video)}">{when}</a>' if video else when
-    lines = [
-        f"<blockquote>{esc(passage.text)}</blockquote>",
-        f"— <b>{esc(speaker)}</b> · {stamp}",
-    ]
-    share = links.share(passage.id)
-    if share:
-        label = _("Share this quote")
-        lines.append(f'<a href="{esc(share)}">{esc(label)}</a>')
-    return lines
-
-
-def context_buttons(
-    passage: Passage, lang: Lang, has_prev: bool, has_next: bool
-) -> tuple[Button, ...]:
-    _ = gettext_for(lang)
-    row = []
-    if has_prev:
-        row.append(Button("⬆ " + _("Before"), data=f"c|{passage.id}|-1"))
-    if has_next:
-        row.append(Button(_("After") + " ⬇", data=f"c|{passage.id}|1"))
-    return tuple(row)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jieba
 
-from bot.textnorm import HAN, normalize
+from bot.search.textnorm import HAN, normalize
 
 jieba.setLogLevel(logging.WARNING)
 

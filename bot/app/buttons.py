@@ -1,0 +1,91 @@
+"""Button data: the one module that encodes and decodes callback payloads.
+
+Telegram gives a button at most 64 bytes of data. Every prefix lives here:
+
+    r|<search key>|<rank>   a search's result at rank (0 = best)
+    t|<search key>|<page>   a page of a /topic search
+    c|<passage id>|<±1>     the passage before (-1) or after (1)
+    k|<topic index>         a suggested topic
+    x|random                another random quote
+
+`decode` turns a payload back into one typed value, or None when it is
+malformed (old clients, hand-made payloads): the caller says "expired".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RANDOM = "x|random"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultAt:
+    key: str
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPage:
+    key: str
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    passage_id: str
+    step: int  # -1 before, 1 after
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedTopic:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnotherRandom:
+    pass
+
+
+Press = ResultAt | TopicPage | Neighbour | SuggestedTopic | AnotherRandom
+
+
+def result_at(key: str, rank: int) -> str:
+    return f"r|{key}|{rank}"
+
+
+def topic_page(key: str, page: int) -> str:
+    return f"t|{key}|{page}"
+
+
+def neighbour(passage_id: str, step: int) -> str:
+    return f"c|{passage_id}|{step}"
+
+
+def suggested_topic(index: int) -> str:
+    return f"k|{index}"
+
+
+def another_random() -> str:
+    return RANDOM
+
+
+def decode(data: str | None) -> Press | None:
+    """The press a payload encodes; None if it is not one of ours."""
+    data = data or ""
+    if data == RANDOM:
+        return AnotherRandom()
+    parts = data.split("|")
+    try:
+        if parts[0] == "r" and len(parts) == 3:
+            return ResultAt(parts[1], int(parts[2]))
+        if parts[0] == "t" and len(parts) == 3:
+            return TopicPage(parts[1], int(parts[2]))
+        if parts[0] == "c" and len(parts) == 3:
+            step = int(parts[2])
+            return Neighbour(parts[1], step) if step in (-1, 1) else None
+        if parts[0] == "k" and len(parts) == 2:
+            return SuggestedTopic(int(parts[1]))
+    except ValueError:
+        return None
+    return None

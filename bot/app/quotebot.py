@@ -1,0 +1,304 @@
+"""QuoteBot: what the bot answers to each command, button and inline query.
+
+`handlers/` (Telegram) and `bot/console.py` (terminal) both call this class
+and only translate its `Reply` objects into their own output, so the bot
+answers identically everywhere. It composes the flood guard (flood.py), the
+views (views.py), the button protocol (buttons.py), topics (topics.py), the
+subscription dialogue (subscribe.py) and /stats (stats.py); every query is
+logged through the store's query log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.app import buttons
+from bot.app.flood import RateLimiter
+from bot.app.i18n import gettext_for
+from bot.app.replies import Button, InlineItem, Links, Reply, esc, fit_lines
+from bot.app.sender import Sender
+from bot.app.stats import stats_reply
+from bot.app.subscribe import SubscribeDialogue
+from bot.app.topics import Topics
+from bot.app.views import (
+    TOPIC_PAGE,
+    no_match_view,
+    passage_view,
+    quote_block,
+    result_view,
+    topic_list_view,
+    topic_page_view,
+)
+from bot.daily.times import Zone, utc_now
+from bot.search import QuoteEngine, Result, format_hms
+from bot.search.textnorm import has_searchable_text
+from bot.storage import QueryRecord, Store, SubscriptionStore
+
+RESULTS_PER_QUERY = 5  # "next result" browses this many
+TOPIC_PAGES = 5
+INLINE_RESULTS = 10
+MAX_INPUT = 4096
+
+
+@dataclass
+class Options:
+    """How one bot behaves; the defaults suit tests and the console."""
+
+    topics: list[str] = field(default_factory=list)
+    links: Links = field(default_factory=Links)
+    user_rate_per_minute: int = 20
+    default_zone: str = "Asia/Shanghai"
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], dt.datetime] = utc_now
+
+
+class QuoteBot:
+    """One instance per running bot (or console session)."""
+
+    def __init__(
+        self,
+        engine: QuoteEngine,
+        store: Store,
+        options: Options | None = None,
+        *,
+        subscriptions: SubscriptionStore | None = None,
+        on_subscription_change: Callable[[], None] | None = None,
+    ) -> None:
+        options = options or Options()
+        self.engine = engine
+        self.store = store
+        self.topics = Topics(options.topics, engine.fold)
+        self.links = options.links
+        self.limiter = RateLimiter(options.user_rate_per_minute)
+        self.rng = options.rng
+        self.subscriptions = subscriptions or SubscriptionStore(store.db)
+        self.dialogue = SubscribeDialogue(
+            self.subscriptions,
+            Zone.from_name(options.default_zone),
+            on_subscription_change,
+            options.clock,
+        )
+
+    # -- guards ----------------------------------------------------------------
+    def admit(self, sender: Sender) -> Reply | None:
+        """None if the sender may go on; a polite reply (or an empty one) if flooding."""
+        verdict = self.limiter.check(sender.user_id)
+        if verdict == "ok":
+            return None
+        if verdict == "warn":
+            _ = gettext_for(sender.lang)
+            return Reply(
+                esc(_("You are sending messages very fast. Please wait a minute and try again."))
+            )
+        return Reply("", silent=True)
+
+    # -- commands ----------------------------------------------------------------
+    def start(self, sender: Sender, payload: str = "") -> Reply:
+        """/start, with a share-link payload showing that passage."""
+        payload = payload.strip()
+        if payload:
+            passage = self.engine.get(payload)
+            if passage is not None:
+                return passage_view(self.engine, passage, sender.lang, self.links)
+        return self.help(sender, welcome=True)
+
+    def help(self, sender: Sender, welcome: bool = False) -> Reply:
+        _ = gettext_for(sender.lang)
+        conv = next(iter(self.engine.conversations.values()))
+        title = conv.title if sender.lang == "en" else conv.title_zh
+        lines = []
+        if welcome:
+            lines.append(esc(_("Hello! I quote one conversation back to you:")))
+        lines.append(f"<b>{esc(title)}</b>")
+        lines.append("")
+        lines.append(
+            esc(
+                _(
+                    "Send me any words (in a private chat) and I find the passage you mean, with who said it and when."
+                )
+            )
+        )
+        lines.append("")
+        for command, text in (
+            ("/quote", _("<words> — the best-matching quote (works in groups)")),
+            ("/topic", _("<keyword> — the best passages on a topic")),
+            ("/random", _("a random quote")),
+            ("/subscribe", _("[HH:MM] [time zone] — a quote every day")),
+            ("/unsubscribe", _("stop the daily quote")),
+            ("/help", _("this message")),
+        ):
+            lines.append(f"{command} {esc(text)}")
+        if self.links.bot_username:
+            lines.append("")
+            lines.append(
+                esc(
+                    _("In any chat, type @{bot} and your words to share a quote.").format(
+                        bot=self.links.bot_username
+                    )
+                )
+            )
+        return Reply(fit_lines(lines))
+
+    async def query(self, sender: Sender, text: str, kind: str = "message") -> Reply:
+        """A free-text query (private message or /quote): the best passage, browsable."""
+        _ = gettext_for(sender.lang)
+        text = (text or "")[:MAX_INPUT].strip()
+        if not text:
+            return self._usage(sender, kind)
+        if not has_searchable_text(text):
+            self._log(sender, kind, text, [], 0.0)
+            return Reply(
+                esc(
+                    _(
+                        "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
+                    )
+                )
+            )
+        started = time.perf_counter()
+        results = self.engine.search(text, RESULTS_PER_QUERY)
+        self._log(sender, kind, text, results, time.perf_counter() - started)
+        if not results:
+            return self._no_match(sender, text)
+        key = await self.store.remember_search(text)
+        return result_view(self.engine, results, 0, key, sender.lang, self.links)
+
+    async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
+        """/topic: several passages on one page, with paging buttons."""
+        _ = gettext_for(sender.lang)
+        keyword = (keyword or "")[:MAX_INPUT].strip()
+        if not keyword:
+            return topic_list_view(self.topics.names, sender.lang)
+        if not has_searchable_text(keyword):
+            self._log(sender, "topic", keyword, [], 0.0)
+            return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
+        started = time.perf_counter()
+        results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES)
+        self._log(sender, "topic", keyword, results, time.perf_counter() - started)
+        if not results:
+            return self._no_match(sender, keyword)
+        key = await self.store.remember_search(keyword)
+        return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
+
+    def random_quote(self, sender: Sender) -> Reply:
+        passage = self.engine.random(self.rng)
+        self._log(sender, "random", "", [Result(passage, 1.0)], 0.0)
+        reply = passage_view(self.engine, passage, sender.lang, self.links)
+        _ = gettext_for(sender.lang)
+        another = Button("🎲 " + _("Another one"), data=buttons.another_random())
+        return Reply(reply.html, (*reply.buttons, (another,)))
+
+    async def stats(self, sender: Sender, now: float | None = None) -> Reply:
+        return await stats_reply(self.store, sender, now)
+
+    # -- daily quote -------------------------------------------------------------
+    async def subscribe(self, sender: Sender, args: list[str], may_manage: bool = True) -> Reply:
+        """/subscribe [HH:MM] [zone]; no arguments in a subscribed chat shows the subscription."""
+        return await self.dialogue.subscribe(sender, args, may_manage)
+
+    async def unsubscribe(self, sender: Sender, may_manage: bool = True) -> Reply:
+        return await self.dialogue.unsubscribe(sender, may_manage)
+
+    # -- buttons -------------------------------------------------------------------
+    async def press(self, sender: Sender, data: str) -> Reply | None:
+        """A button press; None when the data is stale or malformed (the caller says so)."""
+        press = buttons.decode(data)
+        lang = sender.lang
+        match press:
+            case buttons.ResultAt(key, rank):
+                query = await self.store.find_search(key)
+                if query is None:
+                    return None
+                results = self.engine.search(query, RESULTS_PER_QUERY)
+                if not 0 <= rank < len(results):
+                    return None
+                return result_view(self.engine, results, rank, key, lang, self.links)
+            case buttons.TopicPage(key, page):
+                keyword = await self.store.find_search(key)
+                if keyword is None:
+                    return None
+                results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES)
+                if not results:
+                    return None
+                return topic_page_view(self.engine, keyword, results, page, key, lang, self.links)
+            case buttons.Neighbour(passage_id, step):
+                passage = self.engine.neighbour(passage_id, step)
+                return passage_view(self.engine, passage, lang, self.links) if passage else None
+            case buttons.SuggestedTopic(index):
+                if not 0 <= index < len(self.topics):
+                    return None
+                return await self.topic(sender, self.topics.names[index])
+            case buttons.AnotherRandom():
+                return self.random_quote(sender)
+        return None
+
+    # -- inline mode -----------------------------------------------------------------
+    def inline(self, sender: Sender, text: str) -> list[InlineItem]:
+        """Choices for `@bot words` in any chat; random good quotes for an empty query."""
+        text = (text or "")[:MAX_INPUT].strip()
+        started = time.perf_counter()
+        if text:
+            results = self.engine.search(text, INLINE_RESULTS)
+            self._log(sender, "inline", text, results, time.perf_counter() - started)
+            passages = [r.passage for r in results]
+        else:
+            rng = random.Random(int(time.time() // 300))  # same picks for five minutes: cacheable
+            passages = list(
+                {p.id: p for p in (self.engine.random(rng) for _ in range(INLINE_RESULTS))}.values()
+            )
+        items = []
+        for passage in passages:
+            conv = self.engine.conversation(passage)
+            speaker = conv.speakers[passage.speaker].display(sender.lang)
+            items.append(
+                InlineItem(
+                    id=passage.id,
+                    title=f"{speaker} · {format_hms(passage.at)}",
+                    description=passage.text[:120],
+                    reply=Reply(fit_lines(quote_block(passage, conv, sender.lang, self.links))),
+                )
+            )
+        return items
+
+    # -- short answers ---------------------------------------------------------------
+    def _no_match(self, sender: Sender, text: str) -> Reply:
+        return no_match_view(text, self.topics.names, self.topics.suggest(text), sender.lang)
+
+    def unknown_command(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("I don't know that command. /help lists what I can do.")))
+
+    def expired_button(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("This button has expired. Please search again.")))
+
+    def text_only(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("I can only read text. Send me some words to search for.")))
+
+    def _usage(self, sender: Sender, kind: str) -> Reply:
+        _ = gettext_for(sender.lang)
+        if kind == "quote":
+            return Reply(esc(_("Usage: /quote <words>, for example: /quote 人类反馈强化学习")))
+        return Reply(esc(_("Send me some words to search for, or /help.")))
+
+    def _log(
+        self, sender: Sender, kind: str, text: str, results: list[Result], seconds: float
+    ) -> None:
+        top = results[0] if results else None
+        self.store.log_query(
+            QueryRecord(
+                chat_id=sender.chat_id,
+                chat_type=sender.chat_type,
+                user_id=sender.user_id,
+                kind=kind,
+                query=text,
+                top_passage=top.passage.id if top else None,
+                top_score=top.score if top else None,
+                n_results=len(results),
+                latency_ms=seconds * 1000,
+            )
+        )

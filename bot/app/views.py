@@ -1,0 +1,136 @@
+"""The HTML views: a quote, a browsable result, a topic page, a miss, the daily quote."""
+
+from __future__ import annotations
+
+from bot.app import buttons
+from bot.app.i18n import Lang, gettext_for
+from bot.app.replies import Button, Links, Reply, esc, fit_lines
+from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms
+
+TOPIC_PAGE = 3  # passages per /topic page
+
+
+def quote_block(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
+    """A passage as it appears in every answer: the words, who said them, when, where to watch."""
+    _ = gettext_for(lang)
+    speaker = conv.speakers[passage.speaker].display(lang)
+    when = format_hms(passage.at)
+    video = conv.video_link(passage.at)
+    stamp = f'<a href="{esc(video)}">{when}</a>' if video else when
+    lines = [
+        f"<blockquote>{esc(passage.text)}</blockquote>",
+        f"— <b>{esc(speaker)}</b> · {stamp}",
+    ]
+    share = links.share(passage.id)
+    if share:
+        label = _("Share this quote")
+        lines.append(f'<a href="{esc(share)}">{esc(label)}</a>')
+    return lines
+
+
+def context_buttons(
+    passage: Passage, lang: Lang, has_prev: bool, has_next: bool
+) -> tuple[Button, ...]:
+    _ = gettext_for(lang)
+    row = []
+    if has_prev:
+        row.append(Button("⬆ " + _("Before"), data=buttons.neighbour(passage.id, -1)))
+    if has_next:
+        row.append(Button(_("After") + " ⬇", data=buttons.neighbour(passage.id, 1)))
+    return tuple(row)
+
+
+def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links) -> Reply:
+    """One passage with buttons to the passages before and after it."""
+    conv = engine.conversation(passage)
+    row = context_buttons(
+        passage,
+        lang,
+        engine.neighbour(passage.id, -1) is not None,
+        engine.neighbour(passage.id, 1) is not None,
+    )
+    return Reply(fit_lines(quote_block(passage, conv, lang, links)), (row,) if row else ())
+
+
+def result_view(
+    engine: QuoteEngine, results: list[Result], rank: int, key: str, lang: Lang, links: Links
+) -> Reply:
+    """The result at `rank`, with buttons to the better and the next match."""
+    _ = gettext_for(lang)
+    base = passage_view(engine, results[rank].passage, lang, links)
+    nav = []
+    if rank > 0:
+        nav.append(Button("◀ " + _("Better match"), data=buttons.result_at(key, rank - 1)))
+    if rank + 1 < len(results):
+        nav.append(
+            Button(
+                _("Next match") + f" ({rank + 2}/{len(results)}) ▶",
+                data=buttons.result_at(key, rank + 1),
+            )
+        )
+    return Reply(base.html, (*base.buttons, tuple(nav)) if nav else base.buttons)
+
+
+def topic_page_view(
+    engine: QuoteEngine,
+    keyword: str,
+    results: list[Result],
+    page: int,
+    key: str,
+    lang: Lang,
+    links: Links,
+) -> Reply:
+    """One page of a /topic search, with paging buttons."""
+    _ = gettext_for(lang)
+    pages = (len(results) + TOPIC_PAGE - 1) // TOPIC_PAGE
+    page = max(0, min(page, pages - 1))
+    heading = _("Topic: {keyword}").format(keyword=keyword[:100])
+    lines = [f"<b>{esc(heading)}</b> ({page + 1}/{pages})", ""]
+    for n, r in enumerate(
+        results[page * TOPIC_PAGE : (page + 1) * TOPIC_PAGE], page * TOPIC_PAGE + 1
+    ):
+        conv = engine.conversation(r.passage)
+        lines.append(f"<b>{n}.</b>")
+        lines.extend(quote_block(r.passage, conv, lang, links))
+        lines.append("")
+    nav = []
+    if page > 0:
+        nav.append(Button("◀", data=buttons.topic_page(key, page - 1)))
+    if page + 1 < pages:
+        nav.append(Button("▶", data=buttons.topic_page(key, page + 1)))
+    return Reply(fit_lines(lines), (tuple(nav),) if nav else ())
+
+
+def topic_list_view(topics: list[str], lang: Lang) -> Reply:
+    """/topic alone: a prompt and up to 12 topics as buttons."""
+    _ = gettext_for(lang)
+    text = esc(_("Which topic? For example: /topic 意识 — or pick one:"))
+    row = [Button(t, data=buttons.suggested_topic(i)) for i, t in enumerate(topics[:12])]
+    rows = tuple(tuple(row[i : i + 3]) for i in range(0, len(row), 3))
+    return Reply(text, rows)
+
+
+def no_match_view(text: str, topics: list[str], close: list[int], lang: Lang) -> Reply:
+    """Say so honestly, then offer what might help: close topics, /random."""
+    _ = gettext_for(lang)
+    lines = [
+        esc(
+            _("I couldn't find anything about “{query}” in this conversation.").format(
+                query=text[:100]
+            )
+        )
+    ]
+    if close:
+        lines.append(esc(_("Maybe one of these topics?")))
+    lines.append(esc(_("Or try /random for a random quote.")))
+    row = tuple(Button(topics[i], data=buttons.suggested_topic(i)) for i in close)
+    return Reply(fit_lines(lines), (row,) if row else ())
+
+
+def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links) -> Reply:
+    """The daily quote: a heading and the passage, no buttons."""
+    _ = gettext_for(lang)
+    conv = engine.conversation(passage)
+    heading = _("Today's quote")
+    lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, lang, links)]
+    return Reply(fit_lines(lines))

@@ -1,0 +1,1 @@
+"""The daily quote: time arithmetic, the scheduler, and the send pacer."""

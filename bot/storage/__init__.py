@@ -1,0 +1,19 @@
+"""The bot's SQLite database: connection, migrations, query log, saved searches, subscriptions."""
+
+from bot.storage.database import Database
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.querylog import QueryRecord, Stats
+from bot.storage.searches import search_key
+from bot.storage.store import Store
+from bot.storage.subscriptions import Subscription, SubscriptionStore
+
+__all__ = [
+    "MIGRATIONS",
+    "Database",
+    "QueryRecord",
+    "Stats",
+    "Store",
+    "Subscription",
+    "SubscriptionStore",
+    "search_key",
+]

@@ -1,0 +1,66 @@
+"""The one SQLite connection and its transaction scope.
+
+aiosqlite runs the connection on its own thread; WAL mode lets readers go on
+while the writer writes. The connection is in autocommit mode and every
+change goes through `atomic()`: an asyncio.Lock admits one writing coroutine
+at a time, and its statements run in one BEGIN IMMEDIATE … COMMIT (ROLLBACK
+on any error or cancellation). Without it, the stores sharing this connection
+(query log, saved searches, subscriptions) and the daily workers would commit
+each other's half-finished multi-statement changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.migrations import migrate
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+
+
+class Database:
+    """The shared connection; open with `await Database.open(path)` (migrates the schema)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)  # autocommit: see atomic()
+        db = cls(conn)
+        try:
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            await migrate(db)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: all of the block's statements are committed, or none."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()):
+        """A read (awaitable, or `async with` for a cursor). Writes go through atomic()."""
+        return self.conn.execute(sql, tuple(parameters))
+
+    async def close(self) -> None:
+        await self.conn.close()

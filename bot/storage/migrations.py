@@ -1,0 +1,81 @@
+"""The schema, versioned by PRAGMA user_version, with forward-only migrations."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[str] = [
+    # v1: query log, saved searches (for result buttons), key/value settings.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE queries (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        chat_id INTEGER,
+        chat_type TEXT,
+        user_ref TEXT,
+        kind TEXT NOT NULL,
+        query TEXT NOT NULL,
+        top_passage TEXT,
+        top_score REAL,
+        n_results INTEGER NOT NULL,
+        latency_ms REAL NOT NULL
+    );
+    CREATE INDEX queries_ts ON queries (ts);
+    CREATE INDEX queries_miss ON queries (n_results, ts);
+    CREATE TABLE searches (key TEXT PRIMARY KEY, query TEXT NOT NULL, ts REAL NOT NULL);
+    """,
+    # v2: daily-quote subscriptions, found by one index on the next send time,
+    # and one delivery row per chat and local day, which makes a send idempotent.
+    """
+    CREATE TABLE subscriptions (
+        chat_id INTEGER PRIMARY KEY,
+        chat_type TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        zone TEXT NOT NULL,
+        next_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        seed INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX subscriptions_due ON subscriptions (next_at) WHERE active = 1;
+    CREATE TABLE deliveries (
+        chat_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        passage TEXT,
+        at REAL NOT NULL,
+        PRIMARY KEY (chat_id, day)
+    );
+    """,
+]
+
+
+async def migrate(db: Database) -> int:
+    """Bring the schema to the newest version, one transaction per step; returns it."""
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema v{version} is newer than this quotebot (v{len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        async with db.atomic() as conn:
+            for statement in script.split(";"):
+                if statement.strip():
+                    await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {number}")
+        log.info("database migrated to schema v%d", number)
+    return len(MIGRATIONS)

@@ -1,0 +1,199 @@
+"""The query log: every query queued in memory and written by one background task.
+
+A slow or full disk delays the log, never a reply; failed writes are retried
+with backoff, and `close()` drains the queue so nothing is lost on shutdown.
+Users are logged as a salted hash unless raw ids were configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRecord:
+    chat_id: int | None
+    chat_type: str | None
+    user_id: int | None
+    kind: str  # "message", "quote", "topic", "inline", "random", ...
+    query: str
+    top_passage: str | None
+    top_score: float | None
+    n_results: int
+    latency_ms: float
+    ts: float | None = None
+
+
+@dataclass(frozen=True)
+class Stats:
+    today: int
+    total: int
+    top_queries: list[tuple[str, int]]
+    misses: list[tuple[str, int]]
+
+
+class QueryLog:
+    """Create with `await QueryLog.open(db)`; it starts its writer task."""
+
+    QUEUE_LIMIT = 100_000  # pending log rows kept in memory while the disk is failing
+
+    def __init__(self, db: Database, raw_user_ids: bool = False, salt: str = "") -> None:
+        self.db = db
+        self.raw_user_ids = raw_user_ids
+        self._salt = salt
+        self._pending: asyncio.Queue[QueryRecord] = asyncio.Queue(self.QUEUE_LIMIT)
+        self._writer: asyncio.Task[None] | None = None
+        self._inflight: list[QueryRecord] = []
+        self._written = asyncio.Event()  # set while the writer holds no unwritten batch
+        self._written.set()
+        self.dropped = 0
+
+    @classmethod
+    async def open(cls, db: Database, raw_user_ids: bool = False) -> QueryLog:
+        querylog = cls(db, raw_user_ids, await _get_or_create_salt(db))
+        querylog._writer = asyncio.create_task(querylog._drain_forever(), name="query-log-writer")
+        return querylog
+
+    def user_ref(self, user_id: int | None) -> str | None:
+        """What the log keeps of a user: a salted hash unless raw ids were configured."""
+        if user_id is None:
+            return None
+        if self.raw_user_ids:
+            return str(user_id)
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
+
+    def log_query(self, record: QueryRecord) -> None:
+        """Queue a log row; never blocks and never raises."""
+        if record.ts is None:
+            record = dataclasses.replace(record, ts=time.time())
+        try:
+            self._pending.put_nowait(record)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped in (1, 100, 10_000):
+                log.error("query log queue full; %d rows dropped so far", self.dropped)
+
+    async def _drain_forever(self) -> None:
+        while True:
+            first = await self._pending.get()
+            batch = [first]
+            while not self._pending.empty() and len(batch) < 500:
+                batch.append(self._pending.get_nowait())
+            self._inflight = batch  # written again by close() if cancelled mid-write
+            self._written.clear()
+            await self._write_with_retry(batch)
+            self._inflight = []
+            self._written.set()
+
+    async def _write_with_retry(self, batch: list[QueryRecord]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._write(batch)
+                return
+            except sqlite3.Error as exc:  # disk full, locked, I/O error: keep the rows, retry
+                log.error("query log write failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _write(self, batch: list[QueryRecord]) -> None:
+        rows = [
+            (
+                r.ts,
+                r.chat_id,
+                r.chat_type,
+                self.user_ref(r.user_id),
+                r.kind,
+                r.query[:4096],
+                r.top_passage,
+                r.top_score,
+                r.n_results,
+                round(r.latency_ms, 3),
+            )
+            for r in batch
+        ]
+        async with self.db.atomic() as conn:
+            await conn.executemany(
+                "INSERT INTO queries (ts, chat_id, chat_type, user_ref, kind, query, top_passage,"
+                " top_score, n_results, latency_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    async def flush(self) -> None:
+        """Write every queued row now (used on shutdown and by stats).
+
+        A batch the writer task is writing is waited for (a few seconds at most:
+        while the disk fails the writer keeps retrying it on its own).
+        """
+        batch: list[QueryRecord] = []
+        if self._writer is None:  # the writer's half-written batch is ours once it stopped
+            batch, self._inflight = self._inflight, []
+        while not self._pending.empty():
+            batch.append(self._pending.get_nowait())
+        if batch:
+            await self._write(batch)
+        if self._writer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._written.wait(), timeout=5.0)
+
+    async def stats(self, now: float, day_start: float, top: int = 10) -> Stats:
+        await self.flush()
+
+        async def scalar(sql: str, *args: object) -> int:
+            async with self.db.execute(sql, args) as cur:
+                row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+        async def grouped(where: str) -> list[tuple[str, int]]:
+            sql = (
+                f"SELECT query, COUNT(*) AS n FROM queries WHERE {where} "
+                "GROUP BY query ORDER BY n DESC, query LIMIT ?"
+            )
+            async with self.db.execute(sql, (top,)) as cur:
+                return [(str(q), int(n)) for q, n in await cur.fetchall()]
+
+        return Stats(
+            today=await scalar("SELECT COUNT(*) FROM queries WHERE ts >= ?", day_start),
+            total=await scalar("SELECT COUNT(*) FROM queries"),
+            top_queries=await grouped("query != ''"),
+            misses=await grouped("n_results = 0 AND query != ''"),
+        )
+
+    async def close(self) -> None:
+        """Stop the writer and write what is still queued (the database stays open)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        try:
+            await self.flush()
+        except sqlite3.Error as exc:
+            log.error("query log: %d rows could not be written at shutdown: %s", self.pending, exc)
+
+    @property
+    def pending(self) -> int:
+        return self._pending.qsize() + len(self._inflight)
+
+
+async def _get_or_create_salt(db: Database) -> str:
+    async with db.atomic() as conn:
+        async with conn.execute("SELECT value FROM meta WHERE key='user_salt'") as cur:
+            row = await cur.fetchone()
+        if row:
+            return str(row[0])
+        salt = secrets.token_hex(16)
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('user_salt', ?)", (salt,))
+    return salt
