@@ -28,7 +28,7 @@ from bot.search.transcript import Conversation, load_directory
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "5"
+FORMAT_VERSION = "6"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
 
 

@@ -14,20 +14,25 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.search.aliases import Aliases
-from bot.search.cache import IndexFiles, load_or_build
+from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
 from bot.search.index import InvertedIndex
 from bot.search.library import PassageTable
+from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
 from bot.search.passages import Passage, Quality
+from bot.search.question import Question, QuestionReader, SpeakerName
 from bot.search.segment import Segmenter
-from bot.search.textnorm import compact_text, has_searchable_text, normalize
+from bot.search.semantic import load_embedder
+from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
 from bot.search.transcript import Conversation
 
 log = logging.getLogger(__name__)
@@ -49,12 +54,45 @@ MIN_SCORE = 0.38
 # of the weight of the rarest word they do use ("红烧肉" makes a recipe question
 # unanswerable; "倒闭" alone should not sink "SVB倒闭的原因").
 OOV_WEIGHT = 0.85
+W_SPEAKER = 0.1  # a passage by the speaker a question names
+W_INTRO = 0.08  # introduction and sponsor reads yield unless the evidence is clearly theirs
+# Closest in meaning, when the words are not evidence enough: the similarity
+# to the passage (alone and with neighbours) plus a small share of lexical
+# confidence; offered only when the best similarity beats the nearest
+# everyday off-topic sentence by GATE_MARGIN. Chosen on queries.toml and
+# questions.toml (never on the held-out sets).
+W_LEXICAL_IN_MEANING = 0.1
+GATE_MARGIN = 0.01
+# Lexical evidence below SURE_SCORE is confirmed by the meaning layer: unless
+# the query is at least CONFIRM_MARGIN closer to the conversation than to
+# everyday talk, it is offered as a suggestion instead of an answer.
+SURE_SCORE = 0.5
+# A question asked in one's own words (a frame was removed, or English) is
+# ordered by confidence plus this share of similarity in meaning.
+W_MEANING_IN_LEXICAL = 0.3
+CONFIRM_MARGIN = -0.02
+SUGGESTIONS = 3
+
+MeaningMode = Literal["lazy", "background", "off"]
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     passage: Passage
     score: float  # 0..1, higher is better
+    # False: not evidence enough to say "this is it", but among the closest in
+    # meaning; shown as a suggestion, never as the answer.
+    confident: bool = True
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Parts of the search that can be switched off, to measure what each brings."""
+
+    questions: bool = True  # strip question frames before matching
+    speakers: bool = True  # prefer the turns of a speaker the question names
+    meaning: bool = True  # closest-in-meaning suggestions
+    gate: bool = True  # offer suggestions only past the off-topic contrast
 
 
 @dataclass(frozen=True)
@@ -81,14 +119,82 @@ class QuoteEngine:
         self.index = index
         self.segmenter = segmenter
         self.aliases = aliases
+        self.options = SearchOptions()
         self._good_rows: np.ndarray | None = None
+        self.questions = QuestionReader(
+            SpeakerName(c.id, s.number, normalize(name))
+            for c in conversations
+            for s in c.speakers.values()
+            for name in (s.name, s.name_zh, *s.aliases)
+        )
+        intro_end = np.array(
+            [self.conversations[c].intro_end for c in table.conversation_ids], dtype=np.int64
+        )
+        self.intro = table.at < intro_end[table.conversation] if len(table) else np.zeros(0, bool)
+        self._meaning: MeaningIndex | None = None
+        self._meaning_loader: Callable[[], MeaningIndex | None] | None = None
+        self._meaning_background: BackgroundMeaning | None = None
 
     @classmethod
-    def load(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> QuoteEngine:
-        """Load the data directory, using (or building) the on-disk index cache."""
+    def load(
+        cls,
+        data_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        meaning: MeaningMode = "lazy",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> QuoteEngine:
+        """Load the data directory, using (or building) the on-disk index cache.
+
+        `meaning` says when the closest-in-meaning layer is ready: "lazy" loads
+        the model and the passage vectors at the first query that needs them
+        (a one-shot CLI search stays fast when words suffice), "background"
+        builds them on a thread at once (the bot answers lexically meanwhile),
+        "off" never.
+        """
         data_dir = data_dir or DEFAULT_DATA_DIR
         files: IndexFiles = load_or_build(data_dir, cache_dir)
-        return cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
+        engine = cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
+        engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
+        return engine
+
+    # -- the meaning layer ------------------------------------------------
+    def attach_meaning(
+        self,
+        mode: MeaningMode,
+        cache_dir: Path,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if mode == "off":
+            return
+        table = self.table
+
+        def build() -> MeaningIndex | None:
+            embedder = load_embedder()
+            if embedder is None:
+                return None
+            return load_or_build_meaning(embedder, table, cache_dir, progress)
+
+        if mode == "background":
+            self._meaning_background = BackgroundMeaning(build).start()
+        else:
+            self._meaning_loader = build
+
+    def meaning(self) -> MeaningIndex | None:
+        """The meaning layer if it is ready (loading it now if it is lazy)."""
+        if self._meaning_background is not None:
+            return (
+                self._meaning_background.index if self._meaning_background.ready.is_set() else None
+            )
+        if self._meaning_loader is not None:
+            loader, self._meaning_loader = self._meaning_loader, None
+            self._meaning = loader()
+        return self._meaning
+
+    def wait_for_meaning(self, timeout: float | None = None) -> MeaningIndex | None:
+        """Block until a background build ends (tests, benchmarks, `quotebot index`)."""
+        if self._meaning_background is not None:
+            self._meaning_background.ready.wait(timeout)
+        return self.meaning()
 
     # -- text preparation -------------------------------------------------
     def fold(self, text: str) -> str:
@@ -96,28 +202,124 @@ class QuoteEngine:
 
     def prepare(self, query: str) -> PreparedQuery | None:
         """Normalise a query; None when it holds nothing searchable (emoji, punctuation)."""
-        # Pasted formatting (<b>…</b>) is not what anyone means to search for.
-        query = _TAG.sub(" ", query[:MAX_QUERY_CHARS])
+        query = _clean_query(query)
         if not has_searchable_text(query):
             return None
-        text = self.fold(query)
+        return self._prepare_folded(self.fold(query))
+
+    def _prepare_folded(self, text: str) -> PreparedQuery | None:
         words, bigrams = self.segmenter.terms(text)
         compact = compact_text(text)
         if not words and not bigrams and not compact:
             return None
         return PreparedQuery(text, compact, words, bigrams)
 
+    def read_question(self, query: str) -> Question:
+        """The query's topic (frames and speaker names removed) and preferred speakers."""
+        question = self.questions.read(normalize(_clean_query(query)))
+        if not self.options.speakers:
+            question = Question(question.topic, question.unnamed, frozenset(), question.framed)
+        return question
+
     # -- search -----------------------------------------------------------
     def search(self, query: str, limit: int = 5) -> list[Result]:
-        """Best passages for a query, best first; empty when nothing is relevant."""
-        return [Result(self.table[row], score) for row, score in self.rank(query, limit)]
+        """Best passages for a query, best first.
+
+        Confident results when the words are evidence enough; otherwise up to
+        SUGGESTIONS passages closest in meaning (`confident=False`) when they
+        pass the off-topic gate; otherwise nothing. Every caller (the bot,
+        /topic, inline mode, the CLI) goes through this one decision.
+        """
+        if limit <= 0:
+            return []
+        scored, question = self._lexical(query)
+        confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
+        meaning = self.meaning() if self.options.meaning and question is not None else None
+        in_own_words = question is not None and (question.framed or _is_english(query))
+        sure = bool(confident) and confident[0][1] >= SURE_SCORE and not in_own_words
+        qvec = meaning.embed(_clean_query(query)) if meaning is not None and not sure else None
+        if meaning is None or qvec is None or question is None:
+            return [Result(self.table[row], score) for row, score in confident[:limit]]
+        similarity = meaning.similarities(qvec)
+        margin = float(np.max(similarity)) - meaning.off_topic_similarity(qvec)
+        if confident and (confident[0][1] >= SURE_SCORE or margin >= CONFIRM_MARGIN):
+            if in_own_words:  # the words are there; meaning orders the passages that hold them
+                confident.sort(key=lambda rc: -(rc[1] + W_MEANING_IN_LEXICAL * similarity[rc[0]]))
+            return [Result(self.table[row], score) for row, score in confident[:limit]]
+        if self.options.gate and margin < GATE_MARGIN:
+            return []
+        return self._closest_in_meaning(similarity, scored, question, min(limit, SUGGESTIONS))
 
     def rank(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
-        prepared = self.prepare(query)
-        if prepared is None or limit <= 0:
-            return []
-        scored = self._score(prepared)
-        return [(row, s) for row, s in scored if s >= MIN_SCORE][:limit]
+        """Rows and confidence of the lexical answers only (benchmarks, diagnostics)."""
+        scored, _ = self._lexical(query)
+        return [(row, c) for row, c, _ in scored if c >= MIN_SCORE][:limit]
+
+    def _lexical(self, query: str) -> tuple[list[tuple[int, float, float]], Question | None]:
+        """(row, confidence, order key) of lexical candidates, best first, and the question.
+
+        A question is scored twice, as typed and without its frame; each
+        passage keeps the better confidence, so stripping a frame can only
+        add evidence (a verbatim quote that happens to contain 为什么 loses
+        nothing).
+        """
+        full = self.prepare(query)
+        if full is None:
+            return [], None
+        question = self.read_question(query)
+        best: dict[int, tuple[float, float]] = {}
+        # A speaker's name says whose turn to prefer, not a word to find: a
+        # question about Sam is rarely answered by a passage that names him.
+        variants = [full]
+        if question.speakers and question.unnamed:
+            unnamed = self._prepare_folded(self.aliases.fold(question.unnamed))
+            variants = [unnamed] if unnamed is not None else variants
+        if self.options.questions and question.topic:
+            core = self._prepare_folded(self.aliases.fold(question.topic))
+            if core is not None and core.text != variants[0].text:
+                variants.append(core)
+        for prepared in variants:
+            for row, confidence, key in self._score(prepared, question.speakers):
+                if row not in best or confidence > best[row][0]:
+                    best[row] = (confidence, key)
+        rows = sorted(best, key=lambda r: (-round(best[r][1], 6), r))
+        return [(r, round(best[r][0], 4), best[r][1]) for r in rows], question
+
+    def _closest_in_meaning(
+        self,
+        similarity: np.ndarray,
+        scored: list[tuple[int, float, float]],
+        question: Question,
+        limit: int,
+    ) -> list[Result]:
+        """Up to `limit` passages closest in meaning, from different turns."""
+        lexical = np.zeros(len(self.table))
+        for row, confidence, _ in scored:
+            lexical[row] = confidence
+        key = similarity + W_LEXICAL_IN_MEANING * lexical - W_INTRO * 0.5 * self.intro
+        key = key + W_SPEAKER * 0.5 * self._speaker_mask(question.speakers)
+        picked: list[int] = []
+        turns: set[tuple[int, int]] = set()
+        for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
+            turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
+            if turn not in turns:
+                picked.append(row)
+                turns.add(turn)
+            if len(picked) == limit:
+                break
+        return [
+            Result(self.table[row], round(float(similarity[row]), 4), confident=False)
+            for row in picked
+        ]
+
+    def _speaker_mask(self, speakers: frozenset[tuple[str, int]]) -> np.ndarray:
+        mask = np.zeros(len(self.table), dtype=bool)
+        ids = self.table.conversation_ids
+        for conv, number in speakers:
+            if conv in ids:
+                c = ids.index(conv)
+                mask |= (self.table.conversation == c) & (self.table.speaker == number)
+        return mask
 
     def _weights(self, terms: list[str]) -> tuple[list[tuple[int | None, float]], float]:
         """(term id or None, idf) for each distinct term, and the total idf mass."""
@@ -128,8 +330,10 @@ class QuoteEngine:
             seen.append((tid, idf))
         return seen, sum(idf for _, idf in seen)
 
-    def _score(self, q: PreparedQuery) -> list[tuple[int, float]]:
-        """BM25 candidates with their confidence, best first."""
+    def _score(
+        self, q: PreparedQuery, speakers: frozenset[tuple[str, int]] = frozenset()
+    ) -> list[tuple[int, float, float]]:
+        """BM25 candidates with their confidence and order key, best first."""
         words, word_mass = self._weights(q.words)
         bigrams, bigram_mass = self._weights(q.bigrams)
         cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES)
@@ -139,10 +343,16 @@ class QuoteEngine:
         # Confidence is evidence only: it decides "no answer" and is the score shown.
         # Topic density and passage quality only order candidates of similar confidence.
         fragment = self.table.quality[cand] == int(Quality.FRAGMENT)
-        order_key = confidence + W_DENSITY * density - W_FRAGMENT * fragment
+        order_key = (
+            confidence
+            + W_DENSITY * density
+            - W_FRAGMENT * fragment
+            - W_INTRO * self.intro[cand]
+            + W_SPEAKER * self._speaker_mask(speakers)[cand]
+        )
         rows = cand.tolist()
         order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
-        return [(rows[i], round(float(confidence[i]), 4)) for i in order]
+        return [(rows[i], float(confidence[i]), float(order_key[i])) for i in order]
 
     def _evidence(
         self,
@@ -273,11 +483,26 @@ class QuoteEngine:
     def good_rows(self) -> np.ndarray:
         """Rows of whole-thought passages, in order; computed once (the table never changes)."""
         if self._good_rows is None:
-            self._good_rows = np.flatnonzero(self.table.quality >= int(Quality.GOOD))
+            self._good_rows = np.flatnonzero(
+                (self.table.quality >= int(Quality.GOOD)) & ~self.intro
+            )
         return self._good_rows
 
     def conversation(self, passage: Passage) -> Conversation:
         return self.conversations[passage.conversation]
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _is_english(query: str) -> bool:
+    """Three or more Latin words and no Han: a sentence, not a term."""
+    return not HAN.search(query) and len(_LATIN_WORD.findall(query)) >= 3
+
+
+def _clean_query(query: str) -> str:
+    # Pasted formatting (<b>…</b>) is not what anyone means to search for.
+    return _TAG.sub(" ", query[:MAX_QUERY_CHARS])
 
 
 def _coverage(

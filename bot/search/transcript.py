@@ -32,6 +32,9 @@ class Speaker:
     number: int
     name: str
     name_zh: str
+    # Other ways people name this speaker in a question ("Sam", "奥特曼"):
+    # a question naming them prefers their turns instead of matching the name.
+    aliases: tuple[str, ...] = ()
 
     def display(self, lang: str) -> str:
         return self.name if lang == "en" else self.name_zh
@@ -56,6 +59,9 @@ class Conversation:
     speakers: dict[int, Speaker]
     turns: list[Turn] = field(repr=False)
     source: Path | None = None
+    # Seconds before which the recording is introduction and sponsor reads:
+    # such passages answer only queries clearly about them, and are never a daily quote.
+    intro_end: int = 0
 
     def video_link(self, seconds: int) -> str:
         """A link that opens the recording at `seconds` (YouTube's `t` parameter)."""
@@ -68,6 +74,20 @@ class Conversation:
 def format_hms(seconds: int) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def parse_hms(text: str) -> int:
+    """Seconds of an "HH:MM:SS" or "MM:SS" string (metadata such as intro_end); ValueError otherwise."""
+    parts = text.strip().split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not a timestamp: {text!r}")
+    nums = [int(p) for p in parts]
+    if len(nums) == 2:
+        nums.insert(0, 0)
+    h, m, s = nums
+    if m >= 60 or s >= 60:
+        raise ValueError(f"not a timestamp: {text!r}")
+    return h * 3600 + m * 60 + s
 
 
 def parse_turns(text: str, path: Path, speakers: dict[int, Speaker]) -> list[Turn]:
@@ -138,9 +158,15 @@ def load_conversation(txt_path: Path) -> Conversation:
     meta = _read_metadata(meta_path)
     try:
         speakers = {
-            int(num): Speaker(int(num), str(info["name"]), str(info.get("name_zh", info["name"])))
+            int(num): Speaker(
+                int(num),
+                str(info["name"]),
+                str(info.get("name_zh", info["name"])),
+                tuple(str(a) for a in info.get("aliases", [])),
+            )
             for num, info in meta.get("speakers", {}).items()
         }
+        intro_end = parse_hms(str(meta["intro_end"])) if "intro_end" in meta else 0
         conv_id = str(meta["id"])
     except (KeyError, ValueError, TypeError) as exc:
         raise TranscriptError(meta_path, None, f"bad metadata: {exc}") from None
@@ -159,6 +185,7 @@ def load_conversation(txt_path: Path) -> Conversation:
         speakers=speakers,
         turns=parse_turns(text, txt_path, speakers),
         source=txt_path,
+        intro_end=intro_end,
     )
 
 

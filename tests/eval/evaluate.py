@@ -1,10 +1,17 @@
-"""Relevance of the quote engine on tests/eval/queries.toml, by query kind.
+"""Relevance of the quote engine on the evaluation sets, by query kind.
 
-Run `python -m tests.eval.evaluate` for the table (`--set heldout` for
-tests/eval/heldout.toml, a second set written later and never used for
-tuning); tests/test_relevance.py asserts the floors on the first. A query is right at top-1 when the best passage lies in
-one of the turns listed as answers (by the turn header's timestamp); a
-no-answer query is right when the engine returns nothing.
+`python -m tests.eval.evaluate` prints the tables for the tuning sets
+(queries.toml, questions.toml); `--set heldout` and `--set heldout_questions`
+the held-out ones, written without seeing the engine and never used for
+tuning. `--without frames,speakers,meaning,gate` switches parts off, to
+measure what each brings; `-v` lists the misses.
+
+A query is right at top-1 when the first thing shown (a confident answer or
+the first closest-in-meaning suggestion) lies in one of the turns listed as
+answers, by the turn header's timestamp; at top-3 when any of the first three
+does. For queries the conversation cannot answer (kinds `none` and
+`negative_entity`) two shares are reported: no confident answer, and nothing
+at all (not even a suggestion).
 """
 
 from __future__ import annotations
@@ -12,16 +19,19 @@ from __future__ import annotations
 import sys
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot.search.engine import QuoteEngine
 from bot.search.transcript import format_hms
 
-QUERIES = Path(__file__).with_name("queries.toml")
-# Kinds a lexical engine is expected to answer; paraphrase and full English
-# questions need the semantic layer and are reported separately.
+HERE = Path(__file__).parent
+TUNING_SETS = ("queries", "questions")
+HELDOUT_SETS = ("heldout", "heldout_questions")
+# Kinds the lexical engine answered before the meaning layer.
 LEXICAL_KINDS = ("verbatim", "keyword", "typo", "traditional", "english_term", "alias")
-SEMANTIC_KINDS = ("paraphrase", "english")
+MEANING_KINDS = ("question", "paraphrase", "english")
+NEGATIVE_KINDS = ("none", "negative_entity")
 
 
 @dataclass(frozen=True)
@@ -36,71 +46,102 @@ class KindScore:
     n: int = 0
     top1: int = 0
     top3: int = 0
+    confident: int = 0  # answered confidently (answerable: and right at top-1)
+    answered_confidently: int = 0  # any confident answer, right or wrong
+    nothing: int = 0  # no result at all
 
     def rate(self, hits: int) -> float:
         return hits / self.n if self.n else 0.0
 
+    def add(self, other: KindScore) -> None:
+        for name in ("n", "top1", "top3", "confident", "answered_confidently", "nothing"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
-def load_queries(path: Path = QUERIES) -> list[Query]:
-    with path.open("rb") as fh:
+
+def load_queries(name: str) -> list[Query]:
+    with (HERE / f"{name}.toml").open("rb") as fh:
         data = tomllib.load(fh)
     return [Query(e["q"], e["kind"], frozenset(e["answers"])) for e in data["query"]]
 
 
 def evaluate(
-    engine, queries: list[Query]
-) -> tuple[dict[str, KindScore], list[tuple[Query, list[str]]]]:
-    """Scores per kind, and the misses (query, timestamps returned) for inspection."""
+    engine: QuoteEngine, queries: list[Query]
+) -> tuple[dict[str, KindScore], list[tuple[Query, list[str], bool]]]:
+    """Scores per kind, and the misses (query, timestamps returned, confident) to inspect."""
     scores: dict[str, KindScore] = defaultdict(KindScore)
     misses = []
     for query in queries:
-        got = [format_hms(r.passage.turn_start) for r in engine.search(query.q, 3)]
+        results = engine.search(query.q, 3)
+        got = [format_hms(r.passage.turn_start) for r in results]
+        confident = bool(results) and results[0].confident
         s = scores[query.kind]
         s.n += 1
+        s.nothing += not results
+        s.answered_confidently += confident
         if not query.answers:
-            ok = not got
+            ok = not confident
             s.top1 += ok
             s.top3 += ok
         else:
             ok = bool(got) and got[0] in query.answers
             s.top1 += ok
             s.top3 += any(t in query.answers for t in got)
+            s.confident += ok and confident
         if not ok:
-            misses.append((query, got))
+            misses.append((query, got, confident))
     return dict(scores), misses
 
 
-def summary(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
-    total = KindScore()
-    for kind in kinds:
+def table(scores: dict[str, KindScore]) -> list[str]:
+    lines = [
+        f"{'kind':<16}{'n':>4}{'top-1':>7}{'top-3':>7}{'conf.':>7}{'no conf.':>9}{'nothing':>9}"
+    ]
+
+    def row(label: str, s: KindScore, negative: bool) -> str:
+        if negative:
+            return (
+                f"{label:<16}{s.n:>4}{'':>7}{'':>7}{'':>7}"
+                f"{s.rate(s.n - s.answered_confidently):>9.2f}{s.rate(s.nothing):>9.2f}"
+            )
+        return (
+            f"{label:<16}{s.n:>4}{s.rate(s.top1):>7.2f}{s.rate(s.top3):>7.2f}"
+            f"{s.rate(s.answered_confidently):>7.2f}"
+        )
+
+    for kind in (*LEXICAL_KINDS, *MEANING_KINDS, *NEGATIVE_KINDS):
         if kind in scores:
-            total.n += scores[kind].n
-            total.top1 += scores[kind].top1
-            total.top3 += scores[kind].top3
-    return total
+            lines.append(row(kind, scores[kind], kind in NEGATIVE_KINDS))
+    for label, kinds in (("lexical kinds", LEXICAL_KINDS), ("in own words", MEANING_KINDS)):
+        total = KindScore()
+        for kind in kinds:
+            if kind in scores:
+                total.add(scores[kind])
+        if total.n:
+            lines.append(row(label, total, False))
+    return lines
 
 
-def main() -> int:
-    from bot.search.engine import QuoteEngine
-
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    names = [argv[argv.index("--set") + 1]] if "--set" in argv else list(TUNING_SETS)
+    without = set(argv[argv.index("--without") + 1].split(",")) if "--without" in argv else set()
     engine = QuoteEngine.load()
-    name = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "queries"
-    queries = load_queries(QUERIES.with_name(f"{name}.toml"))
-    scores, misses = evaluate(engine, queries)
-    print(f"{'kind':<14}{'n':>4}{'top-1':>8}{'top-3':>8}")
-    for kind in (*LEXICAL_KINDS, *SEMANTIC_KINDS, "none"):
-        if kind in scores:
-            s = scores[kind]
-            print(f"{kind:<14}{s.n:>4}{s.rate(s.top1):>8.2f}{s.rate(s.top3):>8.2f}")
-    for label, kinds in (
-        ("lexical kinds", LEXICAL_KINDS),
-        ("all answerable", LEXICAL_KINDS + SEMANTIC_KINDS),
-    ):
-        t = summary(scores, kinds)
-        print(f"{label:<14}{t.n:>4}{t.rate(t.top1):>8.2f}{t.rate(t.top3):>8.2f}")
-    if "-v" in sys.argv:
-        for query, got in misses:
-            print(f"MISS [{query.kind}] {query.q!r} want {sorted(query.answers)} got {got}")
+    engine.options = replace(
+        engine.options,
+        questions="frames" not in without,
+        speakers="speakers" not in without,
+        meaning="meaning" not in without,
+        gate="gate" not in without,
+    )
+    engine.meaning()  # load before timing anything
+    for name in names:
+        scores, misses = evaluate(engine, load_queries(name))
+        print(f"== {name}" + (f" (without {', '.join(sorted(without))})" if without else ""))
+        print("\n".join(table(scores)))
+        if "-v" in argv:
+            for query, got, confident in misses:
+                tag = "confident" if confident else "suggested"
+                print(f"MISS [{query.kind}] {query.q!r} want {sorted(query.answers)} {tag} {got}")
     return 0
 
 

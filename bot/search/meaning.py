@@ -1,0 +1,270 @@
+"""Closest passages by meaning, and whether they are close enough to offer.
+
+The lexical engine answers when the words of a query are in a passage. When
+they are not ("Sam为什么觉得要慢慢发布模型", "why release models early"), the
+embedder can still place the query near the passages that discuss it. But an
+embedding's similarity alone cannot tell a paraphrase from a recipe question:
+every query is "somewhat similar" to some passage. What separates them here is
+a contrast: a query about the conversation is closer to its best passage than
+to any of a fixed list of everyday off-topic sentences; an off-topic query is
+closer to one of those. `MeaningIndex.closest` ranks, `gate` decides.
+
+Passages are embedded twice: alone, and with their neighbours in the same
+conversation (a passage cut from a longer thought is matched by its context).
+Both matrices are cached on disk, keyed by the passage texts and the model, so
+a change of aliases or stopwords does not re-embed anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.search.library import PassageTable
+from bot.search.semantic import Embedder
+
+log = logging.getLogger(__name__)
+
+VECTORS_VERSION = "1"
+WINDOW_CHARS = 400  # a passage with its neighbours, cut to what e5 reads well
+
+# Everyday questions nobody asks a podcast about AI. A query closer to one of
+# these than to any passage is not about the conversation. Chinese and English,
+# since users write both; kept short and generic (food, weather, sport, money,
+# travel, health, shopping, tech support, chit-chat, keyboard mash).
+OFF_TOPIC = (
+    "糖醋排骨的做法",
+    "今天天气怎么样",
+    "明天会下雨吗",
+    "附近有什么好吃的餐厅",
+    "怎么才能瘦下来",
+    "感冒了吃什么药",
+    "头疼怎么办",
+    "世界杯谁是冠军",
+    "湖人队昨晚赢了吗",
+    "NBA总决赛什么时候开始",
+    "比特币今天多少钱",
+    "房价会跌吗",
+    "股票明天会涨吗",
+    "去日本旅游要签证吗",
+    "北京到上海的高铁票多少钱",
+    "酒店怎么订便宜",
+    "电脑开不了机怎么办",
+    "怎么重装Windows系统",
+    "手机屏幕碎了去哪修",
+    "WiFi密码忘了怎么办",
+    "打印机连不上怎么办",
+    "推荐一部好看的电影",
+    "周末去哪里玩",
+    "生日礼物送什么好",
+    "猫为什么喜欢睡觉",
+    "狗狗不吃饭怎么办",
+    "怎么学好英语",
+    "高考数学怎么提分",
+    "信用卡逾期怎么办",
+    "快递几天能到",
+    "宝宝发烧怎么办",
+    "咖啡和茶哪个更健康",
+    "你好",
+    "哈哈哈哈",
+    "asdfghjkl",
+    "qwerty 123",
+    "how do I cook rice",
+    "what's the weather tomorrow",
+    "who won the football game last night",
+    "best pizza near me",
+    "how to lose weight fast",
+    "cheap flights to Paris",
+    "how much is a bitcoin today",
+    "my laptop won't turn on",
+    "how do I reset my router password",
+    "recommend a good movie",
+    "how to train a puppy",
+    "what should I buy for my mom's birthday",
+    "how to fix a leaking faucet",
+    "is it going to rain today",
+)
+
+
+@dataclass(frozen=True)
+class Vectors:
+    passages: np.ndarray  # (n, dim) unit rows
+    windows: np.ndarray  # (n, dim) unit rows: each passage with its neighbours
+    anchors: np.ndarray  # (len(OFF_TOPIC), dim) unit rows
+
+
+class MeaningIndex:
+    """Passage vectors plus the embedder that made them; queries are embedded lazily."""
+
+    def __init__(self, embedder: Embedder, vectors: Vectors) -> None:
+        self.embedder = embedder
+        self.vectors = vectors
+
+    def embed(self, query: str) -> np.ndarray | None:
+        """The query's vector, or None when the embedder fails (search goes on lexically)."""
+        return self.embedder.try_embed_query(query)
+
+    def similarities(self, qvec: np.ndarray) -> np.ndarray:
+        """Per passage: the mean of its similarity alone and with its neighbours."""
+        return 0.5 * (self.vectors.passages @ qvec + self.vectors.windows @ qvec)
+
+    def off_topic_similarity(self, qvec: np.ndarray) -> float:
+        """How close the query is to the nearest everyday off-topic sentence."""
+        return float(np.max(self.vectors.anchors @ qvec))
+
+
+def texts_key(table: PassageTable, model_id: str) -> str:
+    digest = hashlib.sha256(f"v={VECTORS_VERSION};model={model_id};".encode())
+    for text in table.texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    digest.update("\0".join(OFF_TOPIC).encode("utf-8"))
+    return digest.hexdigest()[:20]
+
+
+def window_texts(table: PassageTable) -> list[str]:
+    """Each passage with the passages before and after it in the same conversation."""
+    n = len(table)
+    out = []
+    for i in range(n):
+        before = table.texts[i - 1] if i > 0 and table.same_conversation(i, i - 1) else ""
+        after = table.texts[i + 1] if i + 1 < n and table.same_conversation(i, i + 1) else ""
+        # Keep the passage whole and centred; trim the context around it.
+        room = max(0, WINDOW_CHARS - len(table.texts[i])) // 2
+        out.append(f"{before[-room:] if room else ''}{table.texts[i]}{after[:room]}")
+    return out
+
+
+def load_vectors(folder: Path, n: int, dim: int) -> Vectors | None:
+    """Cached vectors, validated; None when missing or unusable (they are rebuilt)."""
+    try:
+        arrays = [
+            np.load(folder / f"{name}.npy", allow_pickle=False)
+            for name in ("passages", "windows", "anchors")
+        ]
+    except (OSError, ValueError) as exc:
+        if folder.exists():
+            log.warning("meaning vectors in %s unreadable (%s); rebuilding", folder, exc)
+        return None
+    shapes = [(n, dim), (n, dim), (len(OFF_TOPIC), dim)]
+    for array, shape in zip(arrays, shapes, strict=True):
+        if array.shape != shape or array.dtype != np.float32 or not np.isfinite(array).all():
+            log.warning("meaning vectors in %s do not match the passages; rebuilding", folder)
+            return None
+    return Vectors(*arrays)
+
+
+def build_vectors(
+    embedder: Embedder, table: PassageTable, progress: Callable[[int, int], None] | None = None
+) -> Vectors:
+    texts = list(table.texts)
+    windows = window_texts(table)
+    total = 2 * len(texts)
+
+    def step(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(offset + done, total)
+
+    passages = embedder.embed_passages(texts, step(0))
+    window_vecs = embedder.embed_passages(windows, step(len(texts)))
+    anchors = embedder.embed_queries(list(OFF_TOPIC))
+    return Vectors(passages, window_vecs, anchors)
+
+
+def save_vectors(folder: Path, vectors: Vectors) -> None:
+    """Write all three files to a fresh folder, then rename it into place (atomic)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".vectors-", dir=folder.parent))
+    try:
+        for name in ("passages", "windows", "anchors"):
+            np.save(tmp / f"{name}.npy", getattr(vectors, name), allow_pickle=False)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_or_build_meaning(
+    embedder: Embedder,
+    table: PassageTable,
+    cache_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> MeaningIndex:
+    """The meaning index for these passages: from the cache, or embedded and cached."""
+    folder = cache_dir / f"vectors-{texts_key(table, embedder.model_id)}"
+    vectors = load_vectors(folder, len(table), embedder.dim)
+    if vectors is None:
+        started = time.perf_counter()
+        log.info("embedding %d passages (once; cached in %s)", len(table), folder)
+        vectors = build_vectors(embedder, table, progress)
+        log.info("embedded %d passages in %.1f s", len(table), time.perf_counter() - started)
+        try:
+            save_vectors(folder, vectors)
+        except OSError as exc:
+            log.warning("could not cache meaning vectors in %s (%s)", folder, exc)
+    return MeaningIndex(embedder, vectors)
+
+
+def terminal_progress(label: str) -> Callable[[int, int], None]:
+    """A progress bar on a terminal's stderr, or a log line every 25% otherwise."""
+    tty = sys.stderr.isatty()
+    last = [-1]
+
+    def show(done: int, total: int) -> None:
+        if total <= 0:
+            return
+        share = done / total
+        if tty:
+            filled = int(share * 30)
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}{end}")
+            sys.stderr.flush()
+        elif int(share * 4) > last[0]:
+            last[0] = int(share * 4)
+            log.info("%s: %d/%d", label, done, total)
+
+    return show
+
+
+class BackgroundMeaning:
+    """Builds the meaning index on a thread so the bot answers lexically meanwhile."""
+
+    def __init__(self, build: Callable[[], MeaningIndex | None]) -> None:
+        self._build = build
+        self.ready = threading.Event()
+        self.index: MeaningIndex | None = None
+        self._thread = threading.Thread(target=self._run, name="meaning-index", daemon=True)
+
+    def start(self) -> BackgroundMeaning:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.index = self._build()
+        except Exception:  # never take the bot down: it keeps answering lexically
+            log.exception("building the meaning index failed; answering lexically")
+        finally:
+            self.ready.set()
+
+
+__all__ = [
+    "OFF_TOPIC",
+    "BackgroundMeaning",
+    "MeaningIndex",
+    "Vectors",
+    "load_or_build_meaning",
+    "terminal_progress",
+]
