@@ -3,6 +3,9 @@
     python bench/search_bench.py                 # seed, 100x, 500x (500x builds for minutes)
     python bench/search_bench.py --scales 1,100  # quicker
 
+Each scale is served twice: by words alone, and with the meaning layer (the
+seed's real vectors; tiled to the catalogue's size for synthetic catalogues).
+
 For each scale it builds a synthetic catalogue (the seed's turns reshuffled
 into many conversations), builds the index into a fresh cache (timed), then
 in a fresh process loads the index from the cache (the restart time), runs
@@ -36,7 +39,9 @@ from bot.data import DATA_DIR as DEFAULT_DATA_DIR  # noqa: E402
 from bot.search.transcript import format_hms, load_conversation  # noqa: E402
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
-QUERIES = ROOT / "tests" / "eval" / "queries.toml"
+QUERY_SETS = [ROOT / "tests" / "eval" / "queries.toml", ROOT / "tests" / "eval" / "questions.toml"]
+# The seed's meaning vectors, embedded once and kept between runs (tens of seconds to make).
+SEED_CACHE = Path(os.environ.get("QUOTEBOT_CACHE_DIR") or Path.home() / ".cache" / "quotebot")
 
 
 def make_catalogue(scale: int, folder: Path) -> None:
@@ -79,25 +84,76 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def serve(data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int) -> dict:
+def attach_seed_vectors(engine) -> None:
+    """The meaning layer for a synthetic catalogue: the seed's vectors, tiled.
+
+    Embedding 73,500 passages twice would take an hour here; the time and
+    memory of a query depend on the number of rows, not on their values, so
+    the seed's real vectors repeated to the catalogue's size measure the same.
+    """
+    import numpy as np
+
+    from bot.search.engine import QuoteEngine
+    from bot.search.meaning import MeaningIndex, Vectors, load_or_build_meaning
+    from bot.search.semantic import load_embedder
+
+    embedder = load_embedder()
+    seed = QuoteEngine.load(DEFAULT_DATA_DIR, SEED_CACHE, meaning="off")
+    vectors = load_or_build_meaning(embedder, seed.table, SEED_CACHE).vectors
+    n = len(engine.table)
+    reps = -(-n // len(seed.table))
+    tiled = Vectors(
+        np.ascontiguousarray(np.tile(vectors.passages, (reps, 1))[:n]),
+        np.ascontiguousarray(np.tile(vectors.windows, (reps, 1))[:n]),
+        vectors.anchors,
+    )
+    engine._meaning = MeaningIndex(embedder, tiled)
+
+
+def serve(
+    data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int, meaning: bool = False
+) -> dict:
     """Runs in a fresh process: load from cache, then time queries."""
     from rapidfuzz import fuzz, process
 
     from bot.search.engine import QuoteEngine
 
+    rss_before = rss_mb()
     started = time.perf_counter()
-    engine = QuoteEngine.load(data_dir, cache_dir)
+    engine = QuoteEngine.load(data_dir, cache_dir, meaning="off")
     load_s = time.perf_counter() - started
-    with QUERIES.open("rb") as fh:
-        queries = [q["q"] for q in tomllib.load(fh)["query"]]
+    rss_lexical = rss_mb()
+    if meaning:
+        if data_dir == DEFAULT_DATA_DIR:
+            engine.attach_meaning("lazy", SEED_CACHE)
+            engine.meaning()
+        else:
+            attach_seed_vectors(engine)
+    queries = []
+    for path in QUERY_SETS:
+        with path.open("rb") as fh:
+            queries += [q["q"] for q in tomllib.load(fh)["query"]]
+    embedded = [0]
+    index = engine.meaning()
+    if index is not None:
+        inner = index.embed
+
+        def counting(text: str):
+            embedded[0] += 1
+            return inner(text)
+
+        index.embed = counting
     for q in queries[:20]:  # warm-up
         engine.search(q, 3)
-    times = []
+    times, lexical_times, meaning_times = [], [], []
     for _ in range(repeats):
         for q in queries:
+            before = embedded[0]
             t = time.perf_counter()
             engine.search(q, 3)
-            times.append((time.perf_counter() - t) * 1000)
+            ms = (time.perf_counter() - t) * 1000
+            times.append(ms)
+            (meaning_times if embedded[0] > before else lexical_times).append(ms)
     texts = engine.table.texts
     base_times = []
     for q in queries[:baseline_queries]:
@@ -109,8 +165,24 @@ def serve(data_dir: Path, cache_dir: Path, repeats: int, baseline_queries: int) 
         "load_s": round(load_s, 3),
         "rss_mb": round(rss_mb(), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "meaning": meaning,
+        "rss_before_load_mb": round(rss_before, 1),
+        "rss_lexical_mb": round(rss_lexical, 1),
         "engine_p50_ms": round(percentile(times, 0.5), 2),
         "engine_p99_ms": round(percentile(times, 0.99), 2),
+        "answered_by_words_p50_ms": round(percentile(lexical_times, 0.5), 2)
+        if lexical_times
+        else None,
+        "answered_by_words_p99_ms": round(percentile(lexical_times, 0.99), 2)
+        if lexical_times
+        else None,
+        "reached_embedder": len(meaning_times),
+        "reached_embedder_p50_ms": round(percentile(meaning_times, 0.5), 2)
+        if meaning_times
+        else None,
+        "reached_embedder_p99_ms": round(percentile(meaning_times, 0.99), 2)
+        if meaning_times
+        else None,
         "baseline_p50_ms": round(percentile(base_times, 0.5), 2),
         "baseline_p99_ms": round(percentile(base_times, 0.99), 2),
         "queries_timed": len(times),
@@ -123,7 +195,7 @@ def build(data_dir: Path, cache_dir: Path) -> dict:
     from bot.search.engine import QuoteEngine
 
     started = time.perf_counter()
-    engine = QuoteEngine.load(data_dir, cache_dir)
+    engine = QuoteEngine.load(data_dir, cache_dir, meaning="off")
     return {
         "build_s": round(time.perf_counter() - started, 2),
         "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -134,7 +206,9 @@ def build(data_dir: Path, cache_dir: Path) -> dict:
     }
 
 
-def child(mode: str, data_dir: Path, cache_dir: Path, repeats: int, baseline: int) -> dict:
+def child(
+    mode: str, data_dir: Path, cache_dir: Path, repeats: int, baseline: int, meaning: bool = False
+) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -143,6 +217,7 @@ def child(mode: str, data_dir: Path, cache_dir: Path, repeats: int, baseline: in
         str(cache_dir),
         str(repeats),
         str(baseline),
+        *(["--meaning"] if meaning else []),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -159,6 +234,15 @@ def cold_cli(runs: int = 7) -> dict:
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, env=env, check=True, cwd=ROOT)
         walls.append(time.perf_counter() - t)
+    # A question words cannot answer loads the model (vectors from the seed cache).
+    meaning_cmd = [sys.executable, "-m", "bot", "search", "他们怎么看开源模型的风险"]
+    meaning_env = {**os.environ, "QUOTEBOT_CACHE_DIR": str(SEED_CACHE)}
+    subprocess.run(meaning_cmd, capture_output=True, env=meaning_env, check=True, cwd=ROOT)
+    meaning_walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(meaning_cmd, capture_output=True, env=meaning_env, check=True, cwd=ROOT)
+        meaning_walls.append(time.perf_counter() - t)
     t = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", "import jieba; jieba.initialize()"], capture_output=True, check=True
@@ -168,6 +252,8 @@ def cold_cli(runs: int = 7) -> dict:
     return {
         "cold_search_median_s": round(statistics.median(walls), 3),
         "cold_search_max_s": round(max(walls), 3),
+        "cold_search_with_model_median_s": round(statistics.median(meaning_walls), 3),
+        "cold_search_with_model_max_s": round(max(meaning_walls), 3),
         "python_plus_jieba_full_dict_s": round(jieba_full, 3),
     }
 
@@ -180,10 +266,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--serve", nargs=4, metavar=("DATA", "CACHE", "REPEATS", "BASELINE"))
     parser.add_argument("--build", nargs=4, metavar=("DATA", "CACHE", "REPEATS", "BASELINE"))
+    parser.add_argument("--meaning", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         d, c, r, b = args.serve
-        print(json.dumps(serve(Path(d), Path(c), int(r), int(b))))
+        print(json.dumps(serve(Path(d), Path(c), int(r), int(b), args.meaning)))
         return 0
     if args.build:
         d, c, _, _ = args.build
@@ -200,8 +287,10 @@ def main() -> int:
             make_catalogue(scale, data)
         built = child("build", data, cache, 0, 0)
         baseline = 200 if scale == 1 else (20 if scale <= 100 else 5)
-        served = child("serve", data, cache, args.repeats if scale == 1 else 2, baseline)
-        print(json.dumps({"scale": f"{scale}x", **built, **served}, ensure_ascii=False))
+        repeats = args.repeats if scale == 1 else 2
+        for meaning in (False, True):
+            served = child("serve", data, cache, repeats, baseline, meaning)
+            print(json.dumps({"scale": f"{scale}x", **built, **served}, ensure_ascii=False))
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(cold_cli()))
     return 0

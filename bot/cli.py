@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "index",
-        help="build the search index cache ahead of time",
-        description="Build (or verify) the on-disk index cache for the data folder.",
+        help="build the search index and meaning vectors ahead of time",
+        description="Build (or verify) the on-disk index cache for the data folder, and embed the passages for the meaning layer (with a progress bar; tens of seconds once).",
     )
     console = sub.add_parser(
         "console",
@@ -106,6 +106,8 @@ def _result_json(engine, query: str, limit: int) -> dict:
                 "quote": r.passage.text,
                 "score": r.score,
                 "conversation": conv.id,
+                # false: not evidence enough for an answer, but among the closest in meaning
+                "confident": r.confident,
             }
         )
     return {"query": query, "results": results}
@@ -116,6 +118,8 @@ def _print_human(engine, query: str, limit: int, out: TextIO) -> None:
     if not results:
         out.write("没有找到相关的段落。(no matching passage)\n")
         return
+    if not results[0].confident:
+        out.write("≈ 意思最接近的段落 (closest in meaning; no passage says it in so many words)\n")
     for n, r in enumerate(results, 1):
         conv = engine.conversation(r.passage)
         speaker = conv.speakers[r.passage.speaker]
@@ -166,19 +170,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         from handlers.app import run_bot
 
         return run_bot(settings)
+    import time
+
     from bot.search.engine import QuoteEngine
+    from bot.search.meaning import terminal_progress
     from bot.search.transcript import TranscriptError
 
+    started = time.perf_counter()
     try:
-        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+        # search and index load the meaning layer when first needed (a search
+        # that words answer never loads the model); the console builds it
+        # on a thread and answers by words meanwhile, as the bot does.
+        engine = QuoteEngine.load(
+            settings.data_dir,
+            settings.cache_dir,
+            meaning="background" if args.command == "console" else "lazy",
+            progress=terminal_progress("embedding passages"),
+        )
     except (TranscriptError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     if args.command == "search":
         return cmd_search(args, engine)
     if args.command == "index":
+        meaning = engine.meaning()
         print(
-            f"index ready: {len(engine.table)} passages in {len(engine.conversations)} conversation(s)"
+            f"index ready: {len(engine.table)} passages in {len(engine.conversations)} "
+            f"conversation(s); meaning layer {'ready' if meaning else 'off (lexical search only)'}; "
+            f"{time.perf_counter() - started:.1f} s"
         )
         return 0
     if args.command == "console":

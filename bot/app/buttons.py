@@ -5,6 +5,7 @@ Telegram gives a button at most 64 bytes of data. Every prefix lives here:
     r|<search key>|<rank>   a search's result at rank (0 = best)
     t|<search key>|<page>   a page of a /topic search
     c|<passage id>|<±1>     the passage before (-1) or after (1)
+    p|<passage id>          open one passage (a closest-in-meaning suggestion)
     k|<topic index>         a suggested topic
     x|random                another random quote
 
@@ -38,6 +39,11 @@ class Neighbour:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenPassage:
+    passage_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SuggestedTopic:
     index: int
 
@@ -47,7 +53,7 @@ class AnotherRandom:
     pass
 
 
-Press = ResultAt | TopicPage | Neighbour | SuggestedTopic | AnotherRandom
+Press = ResultAt | TopicPage | Neighbour | OpenPassage | SuggestedTopic | AnotherRandom
 
 
 def result_at(key: str, rank: int) -> str:
@@ -60,6 +66,10 @@ def topic_page(key: str, page: int) -> str:
 
 def neighbour(passage_id: str, step: int) -> str:
     return f"c|{passage_id}|{step}"
+
+
+def open_passage(passage_id: str) -> str:
+    return f"p|{passage_id}"
 
 
 def suggested_topic(index: int) -> str:
@@ -84,6 +94,8 @@ def decode(data: str | None) -> Press | None:
         if parts[0] == "c" and len(parts) == 3:
             step = int(parts[2])
             return Neighbour(parts[1], step) if step in (-1, 1) else None
+        if parts[0] == "p" and len(parts) == 2 and parts[1]:
+            return OpenPassage(parts[1])
         if parts[0] == "k" and len(parts) == 2:
             return SuggestedTopic(int(parts[1]))
     except ValueError:

@@ -30,6 +30,7 @@ from bot.app.views import (
     passage_view,
     quote_block,
     result_view,
+    suggestions_view,
     topic_list_view,
     topic_page_view,
 )
@@ -163,6 +164,8 @@ class QuoteBot:
         self._log(sender, kind, text, results, time.perf_counter() - started)
         if not results:
             return self._no_match(sender, text)
+        if not results[0].confident:
+            return suggestions_view(self.engine, text, results, sender.lang)
         key = await self.store.remember_search(text)
         return result_view(self.engine, results, 0, key, sender.lang, self.links)
 
@@ -180,6 +183,8 @@ class QuoteBot:
         self._log(sender, "topic", keyword, results, time.perf_counter() - started)
         if not results:
             return self._no_match(sender, keyword)
+        if not results[0].confident:
+            return suggestions_view(self.engine, keyword, results, sender.lang)
         key = await self.store.remember_search(keyword)
         return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
 
@@ -227,6 +232,9 @@ class QuoteBot:
             case buttons.Neighbour(passage_id, step):
                 passage = self.engine.neighbour(passage_id, step)
                 return passage_view(self.engine, passage, lang, self.links) if passage else None
+            case buttons.OpenPassage(passage_id):
+                passage = self.engine.get(passage_id)
+                return passage_view(self.engine, passage, lang, self.links) if passage else None
             case buttons.SuggestedTopic(index):
                 if not 0 <= index < len(self.topics):
                     return None
@@ -244,7 +252,9 @@ class QuoteBot:
             results = self.engine.search(text, INLINE_RESULTS)
             self._log(sender, "inline", text, results, time.perf_counter() - started)
             passages = [r.passage for r in results]
+            suggested = {r.passage.id for r in results if not r.confident}
         else:
+            suggested = set()
             rng = random.Random(int(time.time() // 300))  # same picks for five minutes: cacheable
             passages = list(
                 {p.id: p for p in (self.engine.random(rng) for _ in range(INLINE_RESULTS))}.values()
@@ -256,7 +266,9 @@ class QuoteBot:
             items.append(
                 InlineItem(
                     id=passage.id,
-                    title=f"{speaker} · {format_hms(passage.at)}",
+                    # "≈": closest in meaning, not a passage that says it.
+                    title=("≈ " if passage.id in suggested else "")
+                    + f"{speaker} · {format_hms(passage.at)}",
                     description=passage.text[:120],
                     reply=Reply(fit_lines(quote_block(passage, conv, sender.lang, self.links))),
                 )

@@ -1,4 +1,4 @@
-"""The HTML views: a quote, a browsable result, a topic page, a miss, the daily quote."""
+"""The HTML views: a quote, a browsable result, a topic page, suggestions, a miss, the daily quote."""
 
 from __future__ import annotations
 
@@ -125,6 +125,32 @@ def no_match_view(text: str, topics: list[str], close: list[int], lang: Lang) ->
     lines.append(esc(_("Or try /random for a random quote.")))
     row = tuple(Button(topics[i], data=buttons.suggested_topic(i)) for i in close)
     return Reply(fit_lines(lines), (row,) if row else ())
+
+
+def suggestions_view(engine: QuoteEngine, text: str, results: list[Result], lang: Lang) -> Reply:
+    """Passages closest in meaning, labelled as such: the words were not evidence enough
+    to say "this is it", so the person chooses; each button opens one passage."""
+    _ = gettext_for(lang)
+    lines = [
+        esc(
+            _("No passage says “{query}” in so many words. Closest in meaning:").format(
+                query=text[:100]
+            )
+        ),
+        "",
+    ]
+    row = []
+    for n, result in enumerate(results, 1):
+        passage = result.passage
+        conv = engine.conversation(passage)
+        speaker = conv.speakers[passage.speaker].display(lang)
+        preview = passage.text if len(passage.text) <= 90 else passage.text[:89] + "…"
+        lines.append(f"<b>{n}.</b> {esc(speaker)} · {format_hms(passage.at)}")
+        lines.append(f"<i>{esc(preview)}</i>")
+        row.append(Button(str(n), data=buttons.open_passage(passage.id)))
+    lines.append("")
+    lines.append(esc(_("Or try /random for a random quote.")))
+    return Reply(fit_lines(lines), (tuple(row),) if row else ())
 
 
 def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links) -> Reply:
