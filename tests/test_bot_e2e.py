@@ -614,6 +614,21 @@ async def test_group_subscription_needs_an_admin(bot: BotHarness) -> None:
     assert (await bot.ask(group, admin, "/unsubscribe")).text.startswith("好的")
 
 
+async def test_member_cannot_restart_a_groups_daily_quote_after_an_admin_stopped_it(
+    bot: BotHarness,
+) -> None:
+    owner, member = bot.user("Owner"), bot.user("Member")
+    group = bot.emu.add_group("Readers", owner=owner, members=[member])
+    assert (await bot.ask(group, owner, "/subscribe 09:15 UTC+8")).text.startswith("订阅成功")
+    assert (await bot.ask(group, owner, "/unsubscribe")).text.startswith("好的")
+    # /subscribe with no arguments on the inactive row is a change, not a look.
+    refused = await bot.ask(group, member, "/subscribe")
+    assert refused.text == "只有群管理员可以修改本群的每日原话。"
+    sub = await bot.subscription(group)
+    assert sub is not None and not sub.active
+    assert (await bot.ask(group, owner, "/subscribe")).text.startswith("订阅成功")
+
+
 async def test_subscription_and_buttons_survive_a_restart(bot: BotHarness) -> None:
     li = bot.user("Li")
     chat = bot.dm(li)
