@@ -420,6 +420,18 @@ async def test_stats_for_admins_only(bot: BotHarness) -> None:
     assert f"2× {NO_MATCH}" in stats.text.split("没有结果的查询")[1]
 
 
+async def test_stats_in_a_group_show_no_data_even_to_an_admin(bot: BotHarness) -> None:
+    admin = bot.user("Admin", user_id=ADMIN_ID)
+    li = bot.user("Li")
+    group = bot.emu.add_group("Readers", owner=admin, members=[li], bot_admin=True)
+    await bot.ask(bot.dm(li), li, "我的私密问题")
+    reply = await bot.ask(group, admin, "/stats")
+    assert reply.text == "统计只在与机器人的私聊中显示。"
+    assert "我的私密问题" not in reply.text
+    assert "只有机器人的管理员" in (await bot.ask(group, li, "/stats")).text
+    assert "我的私密问题" in (await bot.ask(bot.dm(admin), admin, "/stats")).text
+
+
 # --------------------------------------------------------------------------- Telegram errors
 
 
