@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -194,7 +194,12 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         log.info("cannot write to a chat (blocked or removed): %s", error)
         return
-    if isinstance(error, RetryAfter | TimedOut | NetworkError):
+    if isinstance(error, BadRequest):
+        # PTB's BadRequest subclasses NetworkError, but Telegram answered: it refused what
+        # the bot sent (too long, bad HTML, too old). A bug to look at, not an outage.
+        log.error("Telegram refused a request (BadRequest): %s", redact(str(error)), exc_info=error)
+        await report_error(update, context)
+    elif isinstance(error, RetryAfter | TimedOut | NetworkError):
         log.warning("Telegram unavailable or flood-limited: %s", redact(str(error)))
     else:
         log.error("update failed: %s", redact(repr(error)), exc_info=error)

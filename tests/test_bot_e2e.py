@@ -469,6 +469,24 @@ async def test_server_error_on_reply_is_logged_and_the_bot_goes_on(
     assert (await bot.ask(chat, li, "GPT-4")).entity_texts("blockquote")
 
 
+async def test_bad_request_is_logged_as_a_bug_not_an_outage(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    bot.emu.fail_next(
+        "sendMessage", status=400, description="Bad Request: message is too long", chat_id=chat
+    )
+    bot.allow_error_logs = True
+    [apology] = await bot.exchange(chat, li, "GPT-4")
+    assert apology.text == "出了点问题，请再试一次。"
+    mine = [r for r in caplog.records if r.name == "handlers.app"]
+    assert any(
+        r.levelname == "ERROR" and "message is too long" in r.getMessage().lower() for r in mine
+    )
+    assert not any("unavailable" in r.getMessage() for r in mine)
+
+
 async def test_dropped_connection_on_edit_is_survived(bot: BotHarness) -> None:
     li = bot.user("Li")
     chat = bot.dm(li)
