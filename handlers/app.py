@@ -42,7 +42,7 @@ from bot.search import QuoteEngine, TranscriptError
 from bot.storage import Store, SubscriptionStore
 from handlers import buttons, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
-from handlers.guard import flood_guard
+from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
 
@@ -101,7 +101,9 @@ def build_application(
 
 
 def add_handlers(application: Application) -> None:
-    # Group -1 runs first: a flooding user's update stops there (ApplicationHandlerStop).
+    # Group -2 runs first: an update id seen before (a replayed delivery) stops there.
+    application.add_handler(TypeHandler(Update, duplicate_filter()), group=-2)
+    # Group -1 next: a flooding user's update stops there (ApplicationHandlerStop).
     application.add_handler(TypeHandler(Update, flood_guard), group=-1)
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))

@@ -22,13 +22,14 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import CommandHandler, TypeHandler
 
 from bot.daily.times import utc_now
 from bot.logs import RedactingFilter, setup_logging
 from bot.search.engine import QuoteEngine
 from bot.storage.subscriptions import Subscription
 from handlers.app import COMMANDS
+from handlers.guard import SeenUpdates
 from tests.bot_harness import (
     ADMIN_ID,
     BOT_USERNAME,
@@ -554,6 +555,32 @@ async def test_flooded_inline_queries_get_no_answer_and_group_chatter_is_not_cou
     await bot.settle()
     assert bot.emu.world.inline_queries[flooded].answer is None  # the third: no answer at all
     assert len(bot.emu.requests_for("answerInlineQuery")) == 2
+
+
+async def test_replayed_update_is_answered_once(make_bot: MakeBot) -> None:
+    bot = await make_bot(start=False)
+    seen: list[Update] = []
+
+    async def record(update: Update, context: object) -> None:
+        seen.append(update)
+
+    bot.extensions.append(lambda app: app.add_handler(TypeHandler(Update, record), group=9))
+    await bot.start()
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    await bot.ask(chat, li, "GPT-4")
+    [update] = seen
+    assert bot.app is not None
+    for _ in range(3):  # the same delivery again, as a replayed webhook POST would put it
+        await bot.app.process_update(Update.de_json(update.to_dict(), bot.app.bot))
+    assert len(bot.bot_messages(chat)) == 1
+    assert len(seen) == 1  # stopped in group -2, before any handler
+
+
+def test_seen_updates_memory_is_bounded() -> None:
+    seen = SeenUpdates(size=3)
+    assert [seen.first_time(i) for i in (1, 2, 1, 3, 4, 5)] == [True, True, False, True, True, True]
+    assert len(seen) == 3 and seen.first_time(1)  # 1 was forgotten, the oldest
 
 
 async def test_unexpected_error_is_reported_to_the_operator_chat(make_bot: MakeBot) -> None:
