@@ -7,10 +7,12 @@ traceback halfway through start-up.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -94,6 +96,36 @@ def _chat_id(env: dict[str, str], name: str) -> int | None:
     return int(raw)
 
 
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    """An http(s) URL with a host and, if given, a port in 1-65535 (urllib would accept 99999
+    here and fail only when the first request is made)."""
+    raw = env.get(name, "").strip() or default
+    if not raw:
+        return raw
+    problem = f"{name} must be an http(s) URL with a host and a port in 1-65535, got {raw!r}"
+    if any(ch.isspace() for ch in raw):
+        raise ConfigError(problem)
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # ValueError when not a number or out of 0-65535
+    except ValueError:
+        raise ConfigError(problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ConfigError(problem)
+    return raw
+
+
+def _ip_address(env: dict[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be an IP address to listen on (like 0.0.0.0, 127.0.0.1 or ::), "
+            f"got {raw!r}"
+        ) from None
+
+
 def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
     """Parse settings from a mapping (os.environ in production, a dict in tests)."""
     from bot.daily.times import ScheduleError, parse_zone
@@ -103,15 +135,13 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is malformed (expected digits:letters from @BotFather)"
         )
-    api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
-    if not re.match(r"^https?://[^\s/]+", api_url):
-        raise ConfigError(f"TELEGRAM_API_URL must be an http(s) URL, got {api_url!r}")
+    api_url = _url(env, "TELEGRAM_API_URL", DEFAULT_API_URL)
     tz = env.get("QUOTEBOT_TZ", "").strip() or "Asia/Shanghai"
     try:
         tz = parse_zone(tz).name
     except ScheduleError:
         raise ConfigError(f"QUOTEBOT_TZ is not a known time zone: {tz!r}") from None
-    webhook_url = env.get("QUOTEBOT_WEBHOOK_URL", "").strip() or None
+    webhook_url = _url(env, "QUOTEBOT_WEBHOOK_URL", "") or None
     webhook_secret = env.get("QUOTEBOT_WEBHOOK_SECRET", "").strip() or None
     if webhook_url:
         if not webhook_url.startswith("https://") and not webhook_url.startswith("http://127."):
@@ -140,7 +170,7 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         admin_ids=_admin_ids(env.get("QUOTEBOT_ADMIN_IDS", "")),
         error_chat_id=_chat_id(env, "QUOTEBOT_ERROR_CHAT_ID"),
         webhook_url=webhook_url,
-        webhook_listen=env.get("QUOTEBOT_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_listen=_ip_address(env, "QUOTEBOT_WEBHOOK_LISTEN", "0.0.0.0"),
         webhook_port=_int(env, "QUOTEBOT_WEBHOOK_PORT", 8443, 1, 65535),
         webhook_secret=webhook_secret,
         log_level=level,

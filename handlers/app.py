@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -42,7 +42,7 @@ from bot.search import QuoteEngine, TranscriptError
 from bot.storage import Store, SubscriptionStore
 from handlers import buttons, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
-from handlers.guard import flood_guard
+from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
 
@@ -101,7 +101,9 @@ def build_application(
 
 
 def add_handlers(application: Application) -> None:
-    # Group -1 runs first: a flooding user's update stops there (ApplicationHandlerStop).
+    # Group -2 runs first: an update id seen before (a replayed delivery) stops there.
+    application.add_handler(TypeHandler(Update, duplicate_filter()), group=-2)
+    # Group -1 next: a flooding user's update stops there (ApplicationHandlerStop).
     application.add_handler(TypeHandler(Update, flood_guard), group=-1)
     application.add_handler(CommandHandler("start", commands.start))
     application.add_handler(CommandHandler("help", commands.help_command))
@@ -194,7 +196,12 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         log.info("cannot write to a chat (blocked or removed): %s", error)
         return
-    if isinstance(error, RetryAfter | TimedOut | NetworkError):
+    if isinstance(error, BadRequest):
+        # PTB's BadRequest subclasses NetworkError, but Telegram answered: it refused what
+        # the bot sent (too long, bad HTML, too old). A bug to look at, not an outage.
+        log.error("Telegram refused a request (BadRequest): %s", redact(str(error)), exc_info=error)
+        await report_error(update, context)
+    elif isinstance(error, RetryAfter | TimedOut | NetworkError):
         log.warning("Telegram unavailable or flood-limited: %s", redact(str(error)))
     else:
         log.error("update failed: %s", redact(repr(error)), exc_info=error)

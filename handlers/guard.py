@@ -10,12 +10,54 @@ Updates no handler answers (group chatter, member updates) are not counted.
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app.i18n import gettext_for
 from handlers.context import Context, quotebot, sender
 from handlers.render import message_kwargs
+
+log = logging.getLogger(__name__)
+
+SEEN_UPDATES = 10_000  # update ids remembered to drop replays; memory stays bounded
+
+
+class SeenUpdates:
+    """The last `size` update ids, oldest dropped first."""
+
+    def __init__(self, size: int = SEEN_UPDATES) -> None:
+        self.size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def first_time(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def duplicate_filter(
+    seen: SeenUpdates | None = None,
+) -> Callable[[Update, Context], Awaitable[None]]:
+    """A handler for group -2: an update whose id was already seen (a webhook delivery
+    replayed, or retried by Telegram after a timeout) stops there, unanswered."""
+    seen = seen or SeenUpdates()
+
+    async def drop_duplicates(update: Update, context: Context) -> None:
+        if not seen.first_time(update.update_id):
+            log.info("update %s seen before: dropped", update.update_id)
+            raise ApplicationHandlerStop
+
+    return drop_duplicates
 
 
 def would_answer(update: Update, context: Context) -> bool:

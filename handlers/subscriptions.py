@@ -61,11 +61,11 @@ async def may_manage(update: Update, context: Context) -> bool:
 async def subscribe(update: Update, context: Context) -> None:
     who = sender(update, context)
     args = list(context.args or [])
-    manage = (
-        True
-        if not args and await quotebot(context).subscriptions.get(who.chat_id or 0)
-        else await may_manage(update, context)
-    )
+    # Anyone may look at an active subscription (/subscribe alone); everything else,
+    # including /subscribe alone on a stopped one (which starts it again), is a change.
+    current = await quotebot(context).subscriptions.get(who.chat_id or 0) if not args else None
+    looking = current is not None and current.active
+    manage = True if looking else await may_manage(update, context)
     await send(update, await quotebot(context).subscribe(who, args, may_manage=manage))
 
 

@@ -22,13 +22,14 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import CommandHandler, TypeHandler
 
 from bot.daily.times import utc_now
 from bot.logs import RedactingFilter, setup_logging
 from bot.search.engine import QuoteEngine
 from bot.storage.subscriptions import Subscription
 from handlers.app import COMMANDS
+from handlers.guard import SeenUpdates
 from tests.bot_harness import (
     ADMIN_ID,
     BOT_USERNAME,
@@ -420,6 +421,18 @@ async def test_stats_for_admins_only(bot: BotHarness) -> None:
     assert f"2× {NO_MATCH}" in stats.text.split("没有结果的查询")[1]
 
 
+async def test_stats_in_a_group_show_no_data_even_to_an_admin(bot: BotHarness) -> None:
+    admin = bot.user("Admin", user_id=ADMIN_ID)
+    li = bot.user("Li")
+    group = bot.emu.add_group("Readers", owner=admin, members=[li], bot_admin=True)
+    await bot.ask(bot.dm(li), li, "我的私密问题")
+    reply = await bot.ask(group, admin, "/stats")
+    assert reply.text == "统计只在与机器人的私聊中显示。"
+    assert "我的私密问题" not in reply.text
+    assert "只有机器人的管理员" in (await bot.ask(group, li, "/stats")).text
+    assert "我的私密问题" in (await bot.ask(bot.dm(admin), admin, "/stats")).text
+
+
 # --------------------------------------------------------------------------- Telegram errors
 
 
@@ -455,6 +468,24 @@ async def test_server_error_on_reply_is_logged_and_the_bot_goes_on(
         for r in caplog.records
     )
     assert (await bot.ask(chat, li, "GPT-4")).entity_texts("blockquote")
+
+
+async def test_bad_request_is_logged_as_a_bug_not_an_outage(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    bot.emu.fail_next(
+        "sendMessage", status=400, description="Bad Request: message is too long", chat_id=chat
+    )
+    bot.allow_error_logs = True
+    [apology] = await bot.exchange(chat, li, "GPT-4")
+    assert apology.text == "出了点问题，请再试一次。"
+    mine = [r for r in caplog.records if r.name == "handlers.app"]
+    assert any(
+        r.levelname == "ERROR" and "message is too long" in r.getMessage().lower() for r in mine
+    )
+    assert not any("unavailable" in r.getMessage() for r in mine)
 
 
 async def test_dropped_connection_on_edit_is_survived(bot: BotHarness) -> None:
@@ -524,6 +555,32 @@ async def test_flooded_inline_queries_get_no_answer_and_group_chatter_is_not_cou
     await bot.settle()
     assert bot.emu.world.inline_queries[flooded].answer is None  # the third: no answer at all
     assert len(bot.emu.requests_for("answerInlineQuery")) == 2
+
+
+async def test_replayed_update_is_answered_once(make_bot: MakeBot) -> None:
+    bot = await make_bot(start=False)
+    seen: list[Update] = []
+
+    async def record(update: Update, context: object) -> None:
+        seen.append(update)
+
+    bot.extensions.append(lambda app: app.add_handler(TypeHandler(Update, record), group=9))
+    await bot.start()
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    await bot.ask(chat, li, "GPT-4")
+    [update] = seen
+    assert bot.app is not None
+    for _ in range(3):  # the same delivery again, as a replayed webhook POST would put it
+        await bot.app.process_update(Update.de_json(update.to_dict(), bot.app.bot))
+    assert len(bot.bot_messages(chat)) == 1
+    assert len(seen) == 1  # stopped in group -2, before any handler
+
+
+def test_seen_updates_memory_is_bounded() -> None:
+    seen = SeenUpdates(size=3)
+    assert [seen.first_time(i) for i in (1, 2, 1, 3, 4, 5)] == [True, True, False, True, True, True]
+    assert len(seen) == 3 and seen.first_time(1)  # 1 was forgotten, the oldest
 
 
 async def test_unexpected_error_is_reported_to_the_operator_chat(make_bot: MakeBot) -> None:
@@ -612,6 +669,21 @@ async def test_group_subscription_needs_an_admin(bot: BotHarness) -> None:
     admin = bot.user("Admin")
     bot.emu.add_member(group, admin, "administrator")
     assert (await bot.ask(group, admin, "/unsubscribe")).text.startswith("好的")
+
+
+async def test_member_cannot_restart_a_groups_daily_quote_after_an_admin_stopped_it(
+    bot: BotHarness,
+) -> None:
+    owner, member = bot.user("Owner"), bot.user("Member")
+    group = bot.emu.add_group("Readers", owner=owner, members=[member])
+    assert (await bot.ask(group, owner, "/subscribe 09:15 UTC+8")).text.startswith("订阅成功")
+    assert (await bot.ask(group, owner, "/unsubscribe")).text.startswith("好的")
+    # /subscribe with no arguments on the inactive row is a change, not a look.
+    refused = await bot.ask(group, member, "/subscribe")
+    assert refused.text == "只有群管理员可以修改本群的每日原话。"
+    sub = await bot.subscription(group)
+    assert sub is not None and not sub.active
+    assert (await bot.ask(group, owner, "/subscribe")).text.startswith("订阅成功")
 
 
 async def test_subscription_and_buttons_survive_a_restart(bot: BotHarness) -> None:

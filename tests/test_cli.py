@@ -127,6 +127,23 @@ def test_malformed_settings_name_the_variable(var: str, value: str, tmp_path: Pa
     assert value not in proc.stderr or var != "TELEGRAM_BOT_TOKEN"
 
 
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("TELEGRAM_API_URL", "http://127.0.0.1:99999/bot"),
+        ("QUOTEBOT_WEBHOOK_LISTEN", "not-an-ip"),
+    ],
+)
+def test_run_with_a_bad_address_is_one_line_naming_the_variable(
+    var: str, value: str, tmp_path: Path
+) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123456:abcdefghijklmnopqrstuvwxyz", var: value}
+    proc = run(["run"], env=env, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"quotebot: error: {var} must be"), line
+
+
 def test_console_answers_like_the_bot(cache_env: dict, tmp_path: Path) -> None:
     proc = run(
         ["console"],

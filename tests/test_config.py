@@ -57,6 +57,20 @@ def test_dotenv_file_is_read_and_real_environment_wins(
         ({"QUOTEBOT_WEBHOOK_URL": "https://x.example/hook"}, "QUOTEBOT_WEBHOOK_SECRET"),
         ({"QUOTEBOT_DATA_DIR": "/no/such/folder"}, "QUOTEBOT_DATA_DIR"),
         ({"QUOTEBOT_ERROR_CHAT_ID": "@ops"}, "QUOTEBOT_ERROR_CHAT_ID"),
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:99999/bot"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:0/bot"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:http/bot"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http:///bot"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "ftp://x/bot"}, "TELEGRAM_API_URL"),
+        ({"QUOTEBOT_WEBHOOK_LISTEN": "not-an-ip"}, "QUOTEBOT_WEBHOOK_LISTEN"),
+        ({"QUOTEBOT_WEBHOOK_LISTEN": "localhost"}, "QUOTEBOT_WEBHOOK_LISTEN"),
+        (
+            {
+                "QUOTEBOT_WEBHOOK_URL": "https://x.example:70000/hook",
+                "QUOTEBOT_WEBHOOK_SECRET": "s" * 20,
+            },
+            "QUOTEBOT_WEBHOOK_URL",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict, name: str) -> None:
@@ -72,3 +86,14 @@ def test_error_chat_id_is_a_chat_id() -> None:
 def test_token_is_not_in_settings_repr() -> None:
     s = settings_from_env({"TELEGRAM_BOT_TOKEN": "123456:abcdefghijklmnopqrstuvwxyz"})
     assert "abcdefghij" not in repr(s)
+
+
+def test_good_urls_and_listen_addresses_pass() -> None:
+    s = settings_from_env(
+        {
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
+            "QUOTEBOT_WEBHOOK_LISTEN": "::1",
+        }
+    )
+    assert (s.api_url, s.webhook_listen) == ("http://127.0.0.1:8081/bot", "::1")
+    assert settings_from_env({}).webhook_listen == "0.0.0.0"

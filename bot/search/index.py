@@ -3,7 +3,7 @@
 Postings are stored per term as sorted passage numbers with the BM25 weight
 of the term in that passage already computed, so a query costs one vectorised
 add per query term: it grows with the length of the posting lists touched,
-not with the size of the corpus, and the whole index pickles to a few arrays.
+not with the size of the corpus, and the whole index saves as a few arrays.
 """
 
 from __future__ import annotations
