@@ -31,7 +31,9 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def test_wheel_installed_in_a_fresh_venv_answers_a_search(tmp_path: Path) -> None:
+def test_wheel_installed_in_a_fresh_venv_answers_a_search(
+    tmp_path: Path, engine, shared_cache: Path
+) -> None:
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT, cwd=tmp_path)
     [wheel] = dist.glob("quotebot-*.whl")
@@ -70,7 +72,9 @@ def test_wheel_installed_in_a_fresh_venv_answers_a_search(tmp_path: Path) -> Non
         for k, v in os.environ.items()
         if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("QUOTEBOT_")
     }
-    env["QUOTEBOT_CACHE_DIR"] = str(tmp_path / "cache")
+    # The session's cache: the bundled data is the same files, so the index and the
+    # meaning vectors are found under the same keys (embedding them again would take a minute).
+    env["QUOTEBOT_CACHE_DIR"] = str(shared_cache)
     where = run(python, "-c", "import bot; print(bot.__file__)", cwd=elsewhere, env=env)
     assert Path(where.strip()).is_relative_to(venv), where
     out = run(venv / "bin" / "quotebot", "search", "--json", "RLHF", cwd=elsewhere, env=env)
