@@ -75,6 +75,16 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def p50_p99(label: str, times_ms: list[float]) -> dict[str, float | None]:
+    """Median and 99th percentile of a list of milliseconds (None when empty)."""
+    if not times_ms:
+        return {f"{label}_p50_ms": None, f"{label}_p99_ms": None}
+    return {
+        f"{label}_p50_ms": round(percentile(times_ms, 0.5), 2),
+        f"{label}_p99_ms": round(percentile(times_ms, 0.99), 2),
+    }
+
+
 def rss_mb() -> float:
     """Current resident set size (Linux), in MiB."""
     with open("/proc/self/status") as fh:
@@ -168,23 +178,11 @@ def serve(
         "meaning": meaning,
         "rss_before_load_mb": round(rss_before, 1),
         "rss_lexical_mb": round(rss_lexical, 1),
-        "engine_p50_ms": round(percentile(times, 0.5), 2),
-        "engine_p99_ms": round(percentile(times, 0.99), 2),
-        "answered_by_words_p50_ms": round(percentile(lexical_times, 0.5), 2)
-        if lexical_times
-        else None,
-        "answered_by_words_p99_ms": round(percentile(lexical_times, 0.99), 2)
-        if lexical_times
-        else None,
+        **p50_p99("engine", times),
+        **p50_p99("answered_by_words", lexical_times),
         "reached_embedder": len(meaning_times),
-        "reached_embedder_p50_ms": round(percentile(meaning_times, 0.5), 2)
-        if meaning_times
-        else None,
-        "reached_embedder_p99_ms": round(percentile(meaning_times, 0.99), 2)
-        if meaning_times
-        else None,
-        "baseline_p50_ms": round(percentile(base_times, 0.5), 2),
-        "baseline_p99_ms": round(percentile(base_times, 0.99), 2),
+        **p50_p99("reached_embedder", meaning_times),
+        **p50_p99("baseline", base_times),
         "queries_timed": len(times),
         "baseline_queries": len(base_times),
     }
