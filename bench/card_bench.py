@@ -4,7 +4,7 @@
 
 Renders the cards of the bundled transcript's 20 longest passages in both
 styles, `--repeats` times each (the disk cache is not used: every call lays
-out, draws and encodes a PNG), and the longest passage alone 50 times per
+out, draws and encodes a PNG), and the longest passage alone 200 times per
 style. The baseline draws the same text with Pillow as one unwrapped line in
 the card's font and size on a 1080 x 1350 RGB canvas and saves it as PNG with
 Pillow's defaults: the cost of the plainest card, before any line breaking.
@@ -83,7 +83,7 @@ def main() -> int:
     longest = texts[0]
     long_ms: dict[str, list[float]] = {"light": [], "dark": []}
     for style in ("light", "dark"):
-        for _ in range(50):
+        for _ in range(200):
             start = time.perf_counter()
             render_card(
                 longest.passage_text, longest.speaker, longest.time_hms, longest.title, BOT, style

@@ -18,7 +18,16 @@ from PIL import Image
 
 from bot.cards import CardCache, card_text, plan_card, render_card
 from bot.cards import render as card_render
-from bot.cards.layout import CLOSING, OPENING, _clusters, ellipsize, is_wide, normalize, wrap
+from bot.cards.layout import (
+    CLOSING,
+    OPENING,
+    _clusters,
+    ellipsize,
+    is_wide,
+    justify,
+    normalize,
+    wrap,
+)
 from bot.cards.render import COLOURS, FONT_DIR, MARGIN, MAX_HEIGHT, MIN_HEIGHT, WIDTH
 from bot.search.passages import Passage, cut_passages
 from bot.search.transcript import Conversation, load_directory
@@ -197,6 +206,14 @@ def test_line_breaking_properties(pieces: list[str], width: int) -> None:
             assert gap in ("", " ")  # only the space at a break is dropped
             if gap == "":
                 assert not (_latin(norm[line.end - 1]) and _latin(norm[nxt.start])), lines
+    for line in lines:  # justified, a line fills the width exactly, in order, nothing lost
+        pieces = justify(line, width, fake_measure, max_extra=width)
+        if pieces is None:
+            continue
+        assert "".join(p for _x, p in pieces) == line.text
+        xs = [x for x, _p in pieces]
+        assert xs == sorted(xs) and xs[0] == 0
+        assert xs[-1] + fake_measure(pieces[-1][1]) == pytest.approx(width)
     rejoined = "".join(
         line.text + norm[line.end : (lines[i + 1].start if i + 1 < len(lines) else line.end)]
         for i, line in enumerate(lines)

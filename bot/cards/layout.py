@@ -183,3 +183,25 @@ def ellipsize(
         *lines[: max_lines - 1],
         Line(text, last.start, last.start + len(cut), measure(text)),
     ]
+
+
+def justify(
+    line: Line, max_width: float, measure: Measure, max_extra: float
+) -> list[tuple[float, str]] | None:
+    """The line's pieces (one Han character, punctuation mark, Latin word or space
+    each) with their x offsets, spaced out evenly so the line fills `max_width`,
+    as Chinese text is set; None when that would add more than `max_extra`
+    between two pieces (a short line, or one of few long words: left as it is)."""
+    pieces = [line.text[s:e] for s, e in _units(line.text)]
+    if len(pieces) < 2:
+        return None
+    widths = [measure(p) for p in pieces]
+    extra = (max_width - sum(widths)) / (len(pieces) - 1)
+    if extra < 0 or extra > max_extra:
+        return None
+    out: list[tuple[float, str]] = []
+    x = 0.0
+    for piece, w in zip(pieces, widths, strict=True):
+        out.append((x, piece))
+        x += w + extra
+    return out

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.cards.layout import Line, ellipsize, wrap
+from bot.cards.layout import Line, ellipsize, justify, wrap
 
 Style = Literal["light", "dark"]
 Weight = Literal["regular", "bold"]
@@ -37,7 +37,7 @@ FONT_FILES: dict[Weight, str] = {
 # The subset's character-set hash; part of every cache key.
 FONT_VERSION = (FONT_DIR / "VERSION").read_text(encoding="utf-8").strip()
 # Bump when the drawing changes, so cached cards are drawn again.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 
 WIDTH = 1080
 MIN_HEIGHT = 1080
@@ -45,6 +45,7 @@ MAX_HEIGHT = 1350
 MARGIN = 96  # on every side; nothing is drawn closer to the edge
 BODY_SIZES = (56, 52, 48, 44, 40, 36)
 LINE_SPACING = 1.6  # line height / font size, for the passage
+JUSTIFY_MAX = 0.25  # most space added between two characters to justify a line, x font size
 MARK_SIZE = 150  # the opening quotation mark above the passage
 MARK_GAP = 28  # between the mark's ink and the first line
 FOOTER_GAP = 64  # between the passage and the rule
@@ -218,8 +219,20 @@ def plan_card(
     )
     texts: list[TextBox] = [mark]
     y = top + mark_h + MARK_GAP
-    for line in lines:
-        texts.append(_text(line.text, MARGIN, y + base, "regular", size, "text"))
+    for n, line in enumerate(lines):
+        # Lines but the last are justified, as Chinese is set (unless that would
+        # space a line out visibly: then it stays ragged).
+        pieces = None
+        if n < len(lines) - 1:
+            pieces = justify(line, inner, measure, max_extra=size * JUSTIFY_MAX)
+        if pieces is None:
+            texts.append(_text(line.text, MARGIN, y + base, "regular", size, "text"))
+        else:
+            texts.extend(
+                _text(piece, MARGIN + int(x), y + base, "regular", size, "text")
+                for x, piece in pieces
+                if piece != " "
+            )
         y += line_h
 
     rects = [RectBox((MARGIN, footer_top, MARGIN + RULE[0], footer_top + RULE[1]), "accent")]
