@@ -1,4 +1,4 @@
-"""The `quotebot` command line: search, console, index, run.
+"""The `quotebot` command line: search, card, console, index, run.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -72,6 +72,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=3,
         metavar="N",
         help="at most N results (1-50, default 3)",
+    )
+
+    card = sub.add_parser(
+        "card",
+        help="draw a passage as a quote card (PNG)",
+        description=(
+            "Draw the card of the best match for QUERY (or of the passage --id names) "
+            "as a 1080 px wide PNG: the passage, speaker, time, episode title and the "
+            "bot's @name. Prints the file's path."
+        ),
+        epilog='example: quotebot card --style dark --out card.png "人类反馈强化学习"',
+    )
+    card.add_argument("query", nargs="?", help="what to look for; the best match is drawn")
+    card.add_argument(
+        "--id",
+        dest="passage_id",
+        metavar="PASSAGE_ID",
+        help="draw this passage instead of searching (ids as in share links, e.g. l367-12-0)",
+    )
+    card.add_argument(
+        "--style", choices=["light", "dark"], default="light", help="colours (default light)"
+    )
+    card.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="where to write the PNG"
+    )
+    card.add_argument(
+        "--bot",
+        default="",
+        metavar="USERNAME",
+        help="the bot's Telegram username to print on the card (default: none)",
     )
 
     sub.add_parser(
@@ -150,12 +180,41 @@ def cmd_search(args: argparse.Namespace, engine) -> int:
     return 0
 
 
+def cmd_card(args: argparse.Namespace, engine) -> int:
+    from bot.cards import card_text, render_card
+
+    if args.passage_id is not None:
+        passage = engine.get(args.passage_id)
+        if passage is None:
+            print(f"{PROG}: error: no passage with id {args.passage_id!r}", file=sys.stderr)
+            return 2
+    else:
+        results = engine.search(args.query, 1)
+        if not results:
+            print(f"{PROG}: error: no passage matches {args.query!r}", file=sys.stderr)
+            return 2
+        passage = results[0].passage
+    text = card_text(passage, engine.conversation(passage))
+    png = render_card(
+        text.passage_text, text.speaker, text.time_hms, text.title, args.bot, args.style
+    )
+    try:
+        args.out.write_bytes(png)
+    except OSError as exc:
+        print(f"{PROG}: error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(args.out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "card" and (args.query is None) == (args.passage_id is None):
+        parser.exit(2, f"{PROG} card: error: give either QUERY or --id PASSAGE_ID (one of them)\n")
     from bot.config import ConfigError, load_settings
 
     try:
@@ -192,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "search":
         return cmd_search(args, engine)
+    if args.command == "card":
+        return cmd_card(args, engine)
     if args.command == "index":
         meaning = engine.meaning()
         print(

@@ -95,11 +95,54 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], cache_env: dict) ->
 def test_help_documents_everything() -> None:
     top = run(["--help"])
     assert top.returncode == 0
-    for command in ("search", "console", "run", "index"):
+    for command in ("search", "card", "console", "run", "index"):
         assert command in top.stdout
     search = run(["search", "--help"])
     for flag in ("--json", "--limit", "standard input"):
         assert flag in search.stdout
+
+
+def test_card_draws_the_best_match_or_the_passage_by_id(cache_env: dict, tmp_path: Path) -> None:
+    out = tmp_path / "card.png"
+    proc = run(
+        ["card", "--style", "dark", "--bot", "QuoteBot", "--out", str(out), "RLHF"], env=cache_env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out)
+    png = out.read_bytes()
+    assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == 1080
+
+    by_id = tmp_path / "id.png"
+    proc = run(["card", "--id", "l367-5-3", "--out", str(by_id)], env=cache_env)
+    assert proc.returncode == 0, proc.stderr
+    assert by_id.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--id", "l367-99999-0"], "no passage with id 'l367-99999-0'"),
+        (["红烧肉怎么做"], "no passage matches '红烧肉怎么做'"),
+        ([], "give either QUERY or --id"),
+        (["--id", "l367-5-3", "RLHF"], "give either QUERY or --id"),
+        (["--style", "sepia", "RLHF"], "invalid choice: 'sepia'"),
+    ],
+)
+def test_card_errors_are_one_line_and_exit_2(
+    args: list[str], message: str, cache_env: dict, tmp_path: Path
+) -> None:
+    out = tmp_path / "card.png"
+    proc = run(["card", "--out", str(out), *args], env=cache_env)
+    assert proc.returncode == 2
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+    assert not out.exists()
+
+
+def test_card_help() -> None:
+    proc = run(["card", "--help"])
+    assert proc.returncode == 0
+    for flag in ("--style", "--id", "--out", "--bot", "QUERY"):
+        assert flag in proc.stdout
 
 
 def test_run_without_token_is_a_one_line_error(tmp_path: Path) -> None:

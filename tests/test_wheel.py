@@ -41,6 +41,12 @@ def test_wheel_installed_in_a_fresh_venv_answers_a_search(
     assert "bot/data/000_c2cd4d18928321da.txt" in names
     assert "bot/data/aliases.toml" in names and "bot/data/topics.toml" in names
     assert "bot/app/locale/zh/LC_MESSAGES/quotebot.mo" in names
+    assert {
+        "bot/cards/fonts/NotoSansCJKsc-Regular.subset.otf",
+        "bot/cards/fonts/NotoSansCJKsc-Bold.subset.otf",
+        "bot/cards/fonts/LICENSE-OFL.txt",
+        "bot/cards/fonts/VERSION",
+    } <= names
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
@@ -81,3 +87,6 @@ def test_wheel_installed_in_a_fresh_venv_answers_a_search(
     answer = json.loads(out)
     assert answer["query"] == "RLHF" and answer["results"]
     assert answer["results"][0]["quote"]
+    card = elsewhere / "card.png"
+    run(venv / "bin" / "quotebot", "card", "--out", card, "RLHF", cwd=elsewhere, env=env)
+    assert card.read_bytes().startswith(b"\x89PNG")
