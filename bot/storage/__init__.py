@@ -1,4 +1,7 @@
-"""The bot's SQLite database: connection, migrations, query log, saved searches, subscriptions."""
+"""The bot's SQLite database: connection, migrations, query log, saved searches, subscriptions,
+uploaded quote cards."""
+
+from bot.storage.cardfiles import CardFileStore
 
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
@@ -8,6 +11,7 @@ from bot.storage.store import Store
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 
 __all__ = [
+    "CardFileStore",
     "MIGRATIONS",
     "Database",
     "QueryRecord",

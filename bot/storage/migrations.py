@@ -59,6 +59,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (chat_id, day)
     );
     """,
+    # v3: quote cards. Telegram's file_id of each uploaded card (reused instead of
+    # uploading again), and a subscription's wish for its daily quote as a card.
+    """
+    CREATE TABLE card_files (
+        passage TEXT NOT NULL,
+        style TEXT NOT NULL,
+        font_version TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (passage, style, font_version)
+    );
+    ALTER TABLE subscriptions ADD COLUMN card INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

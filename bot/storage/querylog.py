@@ -171,6 +171,16 @@ class QueryLog:
             misses=await grouped("n_results = 0 AND query != ''"),
         )
 
+    async def per_day(self, since: float, day_seconds: int = 86400) -> dict[int, int]:
+        """Queries per day since `since`: {day number (ts // day_seconds): count}."""
+        await self.flush()
+        async with self.db.execute(
+            "SELECT CAST(ts / ? AS INTEGER) AS day, COUNT(*) FROM queries WHERE ts >= ?"
+            " GROUP BY day",
+            (day_seconds, since),
+        ) as cur:
+            return {int(day): int(n) for day, n in await cur.fetchall()}
+
     async def close(self) -> None:
         """Stop the writer and write what is still queued (the database stays open)."""
         if self._writer is not None:

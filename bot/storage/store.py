@@ -40,6 +40,9 @@ class Store:
     async def stats(self, now: float, day_start: float, top: int = 10) -> Stats:
         return await self.querylog.stats(now, day_start, top)
 
+    async def queries_per_day(self, since: float) -> dict[int, int]:
+        return await self.querylog.per_day(since)
+
     async def remember_search(self, query: str) -> str:
         return await self.searches.remember(query)
 

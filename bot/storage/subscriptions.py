@@ -38,6 +38,7 @@ class Subscription:
     delivered: int
     seed: int
     failures: int
+    card: bool = False  # the daily quote as a picture (a quote card)
 
     @property
     def due_day(self) -> dt.date:
@@ -47,7 +48,7 @@ class Subscription:
 
 _COLUMNS = (
     "chat_id, chat_type, lang, local_time, zone, next_at, active, inactive_reason, "
-    "delivered, seed, failures"
+    "delivered, seed, failures, card"
 )
 
 
@@ -64,6 +65,7 @@ def _row(row: tuple) -> Subscription:
         delivered,
         seed,
         failures,
+        card,
     ) = row
     return Subscription(
         chat_id=int(chat_id),
@@ -77,6 +79,7 @@ def _row(row: tuple) -> Subscription:
         delivered=int(delivered),
         seed=int(seed),
         failures=int(failures),
+        card=bool(card),
     )
 
 
@@ -118,6 +121,7 @@ class SubscriptionStore:
         local_time: dt.time,
         zone: Zone,
         now: dt.datetime,
+        card: bool = False,
     ) -> Subscription:
         """Create or change a chat's subscription; the first send is the next `local_time`.
 
@@ -129,12 +133,12 @@ class SubscriptionStore:
         async with self.db.atomic() as conn:
             await conn.execute(
                 "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at, active,"
-                " inactive_reason, delivered, seed, failures, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1, NULL, 0, ?, 0, ?, ?)"
+                " inactive_reason, delivered, seed, failures, created_at, updated_at, card)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1, NULL, 0, ?, 0, ?, ?, ?)"
                 " ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type,"
                 " lang = excluded.lang, local_time = excluded.local_time, zone = excluded.zone,"
                 " next_at = excluded.next_at, active = 1, inactive_reason = NULL, failures = 0,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at, card = excluded.card",
                 (
                     chat_id,
                     chat_type,
@@ -145,6 +149,7 @@ class SubscriptionStore:
                     random.SystemRandom().randrange(2**31),
                     stamp,
                     stamp,
+                    int(card),
                 ),
             )
         subscription = await self.get(chat_id)
