@@ -14,9 +14,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bot.app.i18n import Lang
+from bot.app.i18n import Lang, gettext_for
 from bot.app.quotebot import Options, QuoteBot
-from bot.app.replies import Button, Links, Reply
+from bot.app.replies import Button, CardReply, Links, Reply
 from bot.app.sender import Sender
 from bot.app.topics import load_topics
 from bot.config import Settings
@@ -48,6 +48,7 @@ class Console:
         self.out = out
         self.sender = Sender(CONSOLE_CHAT_ID, "console", CONSOLE_CHAT_ID, lang, is_admin=True)
         self.buttons: list[Button] = []
+        self.last_passage: str | None = None  # the last passage shown: /card draws it
         self.extra_commands: dict[str, Callable[[Sender, str], Awaitable[Reply]]] = commands or {}
 
     async def handle(self, line: str) -> Reply | None:
@@ -60,6 +61,8 @@ class Console:
             if button.url:
                 return Reply(html.escape(button.url))
             reply = await self.bot.press(self.sender, button.data or "")
+            if isinstance(reply, CardReply):
+                return await self.card_file(reply.passage_id, reply.style)
             return reply or self.bot.expired_button(self.sender)
         match = _COMMAND.match(line)
         if not match:
@@ -75,15 +78,39 @@ class Console:
             return await self.bot.topic(self.sender, args)
         if command == "random":
             return self.bot.random_quote(self.sender)
+        if command == "card":
+            return await self.card(args)
         if command == "stats":
             return await self.bot.stats(self.sender)
         if command in self.extra_commands:
             return await self.extra_commands[command](self.sender, args)
         return self.bot.unknown_command(self.sender)
 
+    async def card(self, args: str) -> Reply:
+        """/card: the last shown passage's card as a PNG file (its path is printed);
+        /card <words>: the best match's card."""
+        if args:
+            answer = await self.bot.card(self.sender, args)
+            if not isinstance(answer, CardReply):
+                return answer
+            return await self.card_file(answer.passage_id, answer.style)
+        if self.last_passage is None:
+            _ = gettext_for(self.sender.lang)
+            return Reply(
+                html.escape(_("No passage shown yet. Search for one, or use /card <words>."))
+            )
+        return await self.card_file(self.last_passage, "light")
+
+    async def card_file(self, passage_id: str, style: str) -> Reply:
+        path = await self.bot.cards.path(passage_id, style)
+        self.last_passage = passage_id
+        return Reply(html.escape(str(path)))
+
     def show(self, reply: Reply | None) -> None:
         if reply is None or (reply.silent and not reply.html):
             return
+        if reply.passage_id is not None:
+            self.last_passage = reply.passage_id
         self.out.write(console_text(reply.html) + "\n")
         self.buttons = [b for row in reply.buttons for b in row]
         for n, button in enumerate(self.buttons, 1):
@@ -114,6 +141,7 @@ async def _loop(
         options = Options(
             topics=load_topics(settings.data_dir),
             links=Links(None),
+            cards_dir=settings.cache_dir / "cards" if settings.cache_dir else None,
             user_rate_per_minute=10_000,
             default_zone=settings.timezone,
         )

@@ -30,17 +30,20 @@ from telegram.ext import (
     filters,
 )
 
+from bot.app.cards import CardShop
 from bot.app.i18n import gettext_for, lang_for
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links
 from bot.app.topics import load_topics
+from bot.cards import CardCache
 from bot.config import ConfigError, Settings
 from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
-from bot.storage import Store, SubscriptionStore
-from handlers import buttons, commands, inline, messages, subscriptions
+from bot.search.cache import default_cache_dir
+from bot.storage import CardFileStore, Store, SubscriptionStore
+from handlers import buttons, cards, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
@@ -55,6 +58,7 @@ COMMANDS = [
     ("quote", "Find the quote that matches your words", "查找与你的词句最匹配的原话"),
     ("topic", "Best passages on a topic", "关于某个话题的几段原话"),
     ("random", "A random quote", "随机一段原话"),
+    ("card", "A quote as a picture", "把原话做成图片卡片"),
     ("subscribe", "A quote every day at your time", "每天定时收到一段原话"),
     ("unsubscribe", "Stop the daily quote", "取消每日原话"),
     ("help", "What this bot can do", "这个机器人能做什么"),
@@ -111,6 +115,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("topic", commands.topic))
     application.add_handler(CommandHandler("random", commands.random_quote))
     application.add_handler(CommandHandler("stats", commands.stats))
+    application.add_handler(CommandHandler("card", cards.card))
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CallbackQueryHandler(buttons.press))
@@ -132,12 +137,19 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
     async def post_init(application: Application) -> None:
         store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
         links = Links(application.bot.username)
+        card_shop = CardShop(
+            engine,
+            CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+            CardFileStore(store.db),
+            links,
+        )
         daily = DailyQuotes(
             SubscriptionStore(store.db),
             engine,
             subscriptions.telegram_sender(application.bot),  # paced by the bot's rate limiter
             links=links,
             catch_up=settings.catch_up,
+            send_card=cards.telegram_card_sender(application.bot, card_shop),
         )
         data: BotData = application.bot_data
         data.daily = daily
@@ -152,6 +164,7 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             ),
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
+            cards=card_shop,
         )
         await _nice_to_have(application)
         daily.start()

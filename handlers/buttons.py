@@ -1,4 +1,5 @@
-"""Button presses edit the message they belong to instead of flooding the chat."""
+"""Button presses edit the message they belong to instead of flooding the chat;
+a card button (🖼) sends the card as a new photo message instead."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from telegram import Update
 from telegram.error import BadRequest
 
 from bot.app.i18n import gettext_for
+from bot.app.replies import CardReply
+from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
 from handlers.render import edit_kwargs
 
@@ -28,6 +31,13 @@ async def press(update: Update, context: Context) -> None:
         await query.answer()
     except BadRequest as exc:  # too old: pressed while the bot was down. The edit still helps.
         log.info("could not answer a button press: %s", exc)
+    if isinstance(reply, CardReply):
+        chat_id = query.message.chat.id if query.message is not None else None
+        chat_id = chat_id if chat_id is not None else who.chat_id
+        if chat_id is None:
+            return  # a button on an inline message: no chat to send the photo to
+        await send_card(context.bot, chat_id, reply, quotebot(context).cards)
+        return
     if query.message is None or not query.message.is_accessible:
         return  # a button on a message we can no longer see (inline or too old)
     try:

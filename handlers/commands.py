@@ -5,7 +5,7 @@ Flooding users never get here: handlers/guard.py stops them first.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InputFile, Update
 
 from bot.app.replies import Reply
 from handlers.context import Context, quotebot, sender
@@ -47,6 +47,10 @@ async def random_quote(update: Update, context: Context) -> None:
 
 async def stats(update: Update, context: Context) -> None:
     await send(update, await quotebot(context).stats(sender(update, context)))
+    chat = update.effective_chat
+    png = await quotebot(context).stats_picture(sender(update, context))
+    if png is not None and chat is not None:  # an administrator, in private: the chart too
+        await context.bot.send_photo(chat.id, InputFile(png, filename="stats.png"))
 
 
 async def unknown(update: Update, context: Context) -> None:

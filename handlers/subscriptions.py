@@ -105,3 +105,20 @@ def telegram_sender(bot: Bot):
         return Outcome(Kind.SENT)
 
     return send_daily
+
+
+def outcome_for(exc: Exception) -> Outcome:
+    """What a failed daily send means, read as send_daily reads it (used for daily cards)."""
+    if isinstance(exc, RetryAfter):
+        return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=retry_seconds(exc))
+    if isinstance(exc, ChatMigrated):
+        return Outcome(Kind.MIGRATED, "migrated", new_chat_id=exc.new_chat_id)
+    if isinstance(exc, Forbidden):
+        return Outcome(Kind.GONE, redact(str(exc)))
+    if isinstance(exc, BadRequest):
+        if any(marker in str(exc).lower() for marker in _GONE):
+            return Outcome(Kind.GONE, redact(str(exc)))
+        return Outcome(Kind.FAILED, redact(str(exc)))
+    if isinstance(exc, TimedOut | NetworkError):
+        return Outcome(Kind.TRANSIENT, redact(str(exc)))
+    return Outcome(Kind.FAILED, redact(str(exc)))

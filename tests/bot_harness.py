@@ -68,6 +68,7 @@ class TrackedApplication(Application):
 CHECKED_METHODS = frozenset(
     {
         "sendMessage",
+        "sendPhoto",
         "editMessageText",
         "editMessageReplyMarkup",
         "answerCallbackQuery",

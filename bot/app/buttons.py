@@ -8,6 +8,7 @@ Telegram gives a button at most 64 bytes of data. Every prefix lives here:
     p|<passage id>          open one passage (a closest-in-meaning suggestion)
     k|<topic index>         a suggested topic
     x|random                another random quote
+    g|<passage id>|<l|d>    send the passage's quote card (light or dark) as a photo
 
 `decode` turns a payload back into one typed value, or None when it is
 malformed (old clients, hand-made payloads): the caller says "expired".
@@ -53,7 +54,15 @@ class AnotherRandom:
     pass
 
 
-Press = ResultAt | TopicPage | Neighbour | OpenPassage | SuggestedTopic | AnotherRandom
+@dataclass(frozen=True, slots=True)
+class SendCard:
+    passage_id: str
+    style: str  # "light" or "dark"
+
+
+_STYLES = {"l": "light", "d": "dark"}
+
+Press = ResultAt | TopicPage | Neighbour | OpenPassage | SuggestedTopic | AnotherRandom | SendCard
 
 
 def result_at(key: str, rank: int) -> str:
@@ -80,6 +89,10 @@ def another_random() -> str:
     return RANDOM
 
 
+def send_card(passage_id: str, style: str = "light") -> str:
+    return f"g|{passage_id}|{style[0]}"
+
+
 def decode(data: str | None) -> Press | None:
     """The press a payload encodes; None if it is not one of ours."""
     data = data or ""
@@ -96,6 +109,8 @@ def decode(data: str | None) -> Press | None:
             return Neighbour(parts[1], step) if step in (-1, 1) else None
         if parts[0] == "p" and len(parts) == 2 and parts[1]:
             return OpenPassage(parts[1])
+        if parts[0] == "g" and len(parts) == 3 and parts[1] and parts[2] in _STYLES:
+            return SendCard(parts[1], _STYLES[parts[2]])
         if parts[0] == "k" and len(parts) == 2:
             return SuggestedTopic(int(parts[1]))
     except ValueError:

@@ -15,17 +15,31 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.app import buttons
+from bot.app.cards import CardShop
 from bot.app.flood import RateLimiter
 from bot.app.i18n import gettext_for
-from bot.app.replies import Button, InlineItem, Links, Reply, esc, fit_lines
+from bot.app.replies import (
+    MAX_CAPTION,
+    Button,
+    CardReply,
+    InlineCard,
+    InlineItem,
+    Links,
+    Reply,
+    esc,
+    fit_lines,
+)
 from bot.app.sender import Sender
-from bot.app.stats import stats_reply
+from bot.app.stats import stats_chart, stats_reply
 from bot.app.subscribe import SubscribeDialogue
 from bot.app.topics import Topics
 from bot.app.views import (
     TOPIC_PAGE,
+    card_caption_lines,
+    card_view,
     no_match_view,
     passage_view,
     quote_block,
@@ -34,10 +48,12 @@ from bot.app.views import (
     topic_list_view,
     topic_page_view,
 )
+from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine, Result, format_hms
+from bot.search.cache import default_cache_dir
 from bot.search.textnorm import has_searchable_text
-from bot.storage import QueryRecord, Store, SubscriptionStore
+from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
 
 RESULTS_PER_QUERY = 5  # "next result" browses this many
 TOPIC_PAGES = 5
@@ -55,6 +71,7 @@ class Options:
     default_zone: str = "Asia/Shanghai"
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], dt.datetime] = utc_now
+    cards_dir: Path | None = None  # rendered cards; default: the index cache's cards/
 
 
 class QuoteBot:
@@ -68,6 +85,7 @@ class QuoteBot:
         *,
         subscriptions: SubscriptionStore | None = None,
         on_subscription_change: Callable[[], None] | None = None,
+        cards: CardShop | None = None,
     ) -> None:
         options = options or Options()
         self.engine = engine
@@ -82,6 +100,13 @@ class QuoteBot:
             Zone.from_name(options.default_zone),
             on_subscription_change,
             options.clock,
+        )
+        self.clock = options.clock
+        self.cards = cards or CardShop(
+            engine,
+            CardCache(options.cards_dir or default_cache_dir() / "cards"),
+            CardFileStore(store.db),
+            self.links,
         )
 
     # -- guards ----------------------------------------------------------------
@@ -128,7 +153,11 @@ class QuoteBot:
             ("/quote", _("<words> — the best-matching quote (works in groups)")),
             ("/topic", _("<keyword> — the best passages on a topic")),
             ("/random", _("a random quote")),
-            ("/subscribe", _("[HH:MM] [time zone] — a quote every day")),
+            ("/card", _("<words> — the best-matching quote as a picture")),
+            (
+                "/subscribe",
+                _("[HH:MM] [time zone] [card] — a quote every day (card: as a picture)"),
+            ),
             ("/unsubscribe", _("stop the daily quote")),
             ("/help", _("this message")),
         ):
@@ -188,16 +217,44 @@ class QuoteBot:
         key = await self.store.remember_search(keyword)
         return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
 
+    async def card(self, sender: Sender, text: str) -> Reply | CardReply:
+        """/card <words>: the best match (the same decision as a query) as a quote card."""
+        _ = gettext_for(sender.lang)
+        text = (text or "")[:MAX_INPUT].strip()
+        if not text:
+            return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
+        if not has_searchable_text(text):
+            self._log(sender, "card", text, [], 0.0)
+            return Reply(
+                esc(
+                    _(
+                        "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
+                    )
+                )
+            )
+        started = time.perf_counter()
+        results = self.engine.search(text, RESULTS_PER_QUERY)
+        self._log(sender, "card", text, results, time.perf_counter() - started)
+        if not results:
+            return self._no_match(sender, text)
+        if not results[0].confident:
+            return suggestions_view(self.engine, text, results, sender.lang)
+        return card_view(self.engine, results[0].passage, sender.lang, self.links)
+
     def random_quote(self, sender: Sender) -> Reply:
         passage = self.engine.random(self.rng)
         self._log(sender, "random", "", [Result(passage, 1.0)], 0.0)
         reply = passage_view(self.engine, passage, sender.lang, self.links)
         _ = gettext_for(sender.lang)
         another = Button("🎲 " + _("Another one"), data=buttons.another_random())
-        return Reply(reply.html, (*reply.buttons, (another,)))
+        return Reply(reply.html, (*reply.buttons, (another,)), passage_id=passage.id)
 
     async def stats(self, sender: Sender, now: float | None = None) -> Reply:
         return await stats_reply(self.store, sender, now)
+
+    async def stats_picture(self, sender: Sender, now: float | None = None) -> bytes | None:
+        """/stats's chart (PNG) for an administrator in a private chat; None for anyone else."""
+        return await stats_chart(self.store, sender, now)
 
     # -- daily quote -------------------------------------------------------------
     async def subscribe(self, sender: Sender, args: list[str], may_manage: bool = True) -> Reply:
@@ -208,8 +265,10 @@ class QuoteBot:
         return await self.dialogue.unsubscribe(sender, may_manage)
 
     # -- buttons -------------------------------------------------------------------
-    async def press(self, sender: Sender, data: str) -> Reply | None:
-        """A button press; None when the data is stale or malformed (the caller says so)."""
+    async def press(self, sender: Sender, data: str) -> Reply | CardReply | None:
+        """A button press; None when the data is stale or malformed (the caller says so).
+
+        A CardReply is sent as a new message (a photo); a Reply edits the pressed message."""
         press = buttons.decode(data)
         lang = sender.lang
         match press:
@@ -241,6 +300,11 @@ class QuoteBot:
                 return await self.topic(sender, self.topics.names[index])
             case buttons.AnotherRandom():
                 return self.random_quote(sender)
+            case buttons.SendCard(passage_id, style):
+                passage = self.engine.get(passage_id)
+                if passage is None:
+                    return None
+                return card_view(self.engine, passage, lang, self.links, style)
         return None
 
     # -- inline mode -----------------------------------------------------------------
@@ -274,6 +338,20 @@ class QuoteBot:
                 )
             )
         return items
+
+    async def inline_cards(self, sender: Sender, items: list[InlineItem]) -> list[InlineCard]:
+        """The cards of these inline choices already uploaded to Telegram (by file_id)."""
+        cards = []
+        for passage_id, style, file_id in await self.cards.uploaded([i.id for i in items]):
+            passage = self.engine.get(passage_id)
+            if passage is None:
+                continue
+            conv = self.engine.conversation(passage)
+            caption = fit_lines(
+                card_caption_lines(passage, conv, sender.lang, self.links), MAX_CAPTION
+            )
+            cards.append(InlineCard(f"card:{style[0]}:{passage_id}"[:64], file_id, caption))
+        return cards
 
     # -- short answers ---------------------------------------------------------------
     def _no_match(self, sender: Sender, text: str) -> Reply:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text (after entity parsing)
 MAX_CALLBACK_DATA = 64  # bytes
+MAX_CAPTION = 1024  # a photo's caption (after entity parsing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,25 @@ class Reply:
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     silent: bool = False  # for group chats: not worth a notification
+    passage_id: str | None = None  # the one passage it shows, if any (the console's /card)
 
     def __post_init__(self) -> None:
         if len(self.html) > MAX_MESSAGE:
             raise ValueError("reply longer than Telegram allows; build it with fit_lines()")
+
+
+@dataclass(frozen=True)
+class CardReply:
+    """A quote card to send as a photo (a new message): which card, and its HTML caption."""
+
+    passage_id: str
+    style: str  # "light" or "dark"
+    caption: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.caption) > MAX_CAPTION:
+            raise ValueError("caption longer than Telegram allows; build it with fit_lines()")
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,15 @@ class InlineItem:
     title: str
     description: str
     reply: Reply
+
+
+@dataclass(frozen=True)
+class InlineCard:
+    """An uploaded quote card offered in inline mode (sent by Telegram's file_id)."""
+
+    id: str
+    file_id: str
+    caption: str
 
 
 @dataclass

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import time
 
 from bot.app.i18n import gettext_for
 from bot.app.replies import Reply, esc, fit_lines
 from bot.app.sender import Sender
+from bot.cards.chart import ChartData, render_chart
 from bot.storage import Store
 
 PRIVATE_CHATS = ("private", "console")
+CHART_DAYS = 30
+DAY = 86400
 
 
 async def stats_reply(store: Store, sender: Sender, now: float | None = None) -> Reply:
@@ -35,3 +40,29 @@ async def stats_reply(store: Store, sender: Sender, now: float | None = None) ->
         *(f"{n}× {esc(q[:60])}" for q, n in stats.misses),
     ]
     return Reply(fit_lines(lines))
+
+
+async def stats_chart(store: Store, sender: Sender, now: float | None = None) -> bytes | None:
+    """A bar chart of queries per day (last 30 days, UTC) and the most frequent misses, as PNG;
+    None unless an administrator asks in a private chat."""
+    if not sender.is_admin or sender.chat_type not in PRIVATE_CHATS:
+        return None
+    _ = gettext_for(sender.lang)
+    now = time.time() if now is None else now
+    today = int(now // DAY)
+    first = today - CHART_DAYS + 1
+    counts = await store.queries_per_day(first * DAY)
+    stats = await store.stats(now, today * DAY)
+    days = [
+        (dt.datetime.fromtimestamp(day * DAY, dt.UTC).strftime("%m-%d"), counts.get(day, 0))
+        for day in range(first, today + 1)
+    ]
+    # Headings in words the card font has (the chart draws with its subset).
+    data = ChartData(
+        days,
+        stats.misses,
+        _("Queries per day (last 30 days)"),
+        _("Most frequent queries that found nothing"),
+        _("None"),
+    )
+    return await asyncio.to_thread(render_chart, data)

@@ -11,6 +11,15 @@ from bot.app.sender import Sender
 from bot.daily.times import ScheduleError, Zone, parse_subscribe_args, utc_now
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 
+# `/subscribe 08:00 card`: the daily quote as a picture (a quote card).
+CARD_WORDS = frozenset({"card", "cards", "卡片", "图片", "圖片"})
+
+
+def split_card_flag(args: list[str]) -> tuple[list[str], bool]:
+    """The arguments without the card word, and whether it was there."""
+    rest = [a for a in args if a.strip().lower() not in CARD_WORDS]
+    return rest, len(rest) < len(args)
+
 
 class SubscribeDialogue:
     def __init__(
@@ -35,6 +44,7 @@ class SubscribeDialogue:
             return subscription_view(current, sender.lang, changed=False)
         if not may_manage:
             return Reply(esc(_("Only the group's administrators can change its daily quote.")))
+        args, card = split_card_flag(args)
         try:
             local_time, zone = parse_subscribe_args(args, self.default_zone)
         except ScheduleError as exc:
@@ -46,6 +56,7 @@ class SubscribeDialogue:
             local_time,
             zone,
             self.clock(),
+            card=card,
         )
         self.on_change()
         return subscription_view(sub, sender.lang, changed=True)
@@ -72,7 +83,11 @@ def subscription_view(sub: Subscription, lang: Lang, changed: bool) -> Reply:
         text = _("This chat gets a quote every day at {time} ({zone}). Next one: {next}.")
     text = text.format(time=when, zone=sub.zone.name, next=nxt)
     hint = _("Change it with /subscribe HH:MM zone, stop it with /unsubscribe.")
-    return Reply(f"{esc(text)}\n{esc(hint)}")
+    lines = [esc(text)]
+    if sub.card:
+        lines.append(esc(_("It comes as a picture (a quote card).")))
+    lines.append(esc(hint))
+    return Reply("\n".join(lines))
 
 
 def schedule_error_text(exc: ScheduleError, lang: Lang) -> str:

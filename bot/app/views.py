@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from bot.app import buttons
 from bot.app.i18n import Lang, gettext_for
-from bot.app.replies import Button, Links, Reply, esc, fit_lines
+from bot.app.replies import MAX_CAPTION, Button, CardReply, Links, Reply, esc, fit_lines
 from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms
 
 TOPIC_PAGE = 3  # passages per /topic page
+
+
+def card_button(passage: Passage, lang: Lang) -> Button:
+    """On every quote: send its card as a photo."""
+    _ = gettext_for(lang)
+    return Button("🖼 " + _("Card"), data=buttons.send_card(passage.id, "light"))
 
 
 def quote_block(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
@@ -37,6 +43,7 @@ def context_buttons(
         row.append(Button("⬆ " + _("Before"), data=buttons.neighbour(passage.id, -1)))
     if has_next:
         row.append(Button(_("After") + " ⬇", data=buttons.neighbour(passage.id, 1)))
+    row.append(card_button(passage, lang))
     return tuple(row)
 
 
@@ -49,7 +56,11 @@ def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links
         engine.neighbour(passage.id, -1) is not None,
         engine.neighbour(passage.id, 1) is not None,
     )
-    return Reply(fit_lines(quote_block(passage, conv, lang, links)), (row,) if row else ())
+    return Reply(
+        fit_lines(quote_block(passage, conv, lang, links)),
+        (row,) if row else (),
+        passage_id=passage.id,
+    )
 
 
 def result_view(
@@ -68,7 +79,11 @@ def result_view(
                 data=buttons.result_at(key, rank + 1),
             )
         )
-    return Reply(base.html, (*base.buttons, tuple(nav)) if nav else base.buttons)
+    return Reply(
+        base.html,
+        (*base.buttons, tuple(nav)) if nav else base.buttons,
+        passage_id=base.passage_id,
+    )
 
 
 def topic_page_view(
@@ -159,4 +174,37 @@ def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: L
     conv = engine.conversation(passage)
     heading = _("Today's quote")
     lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, lang, links)]
-    return Reply(fit_lines(lines))
+    return Reply(fit_lines(lines), passage_id=passage.id)
+
+
+def card_caption_lines(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
+    """A card's caption: who and when (linked to the video at that second), the share link.
+    The words themselves are on the picture."""
+    return quote_block(passage, conv, lang, links)[1:]
+
+
+def card_view(
+    engine: QuoteEngine, passage: Passage, lang: Lang, links: Links, style: str = "light"
+) -> CardReply:
+    """A passage's quote card, sent as a photo; a button offers the other style."""
+    _ = gettext_for(lang)
+    conv = engine.conversation(passage)
+    other = "dark" if style == "light" else "light"
+    label = "🌙 " + _("Dark card") if other == "dark" else "☀️ " + _("Light card")
+    return CardReply(
+        passage.id,
+        style,
+        fit_lines(card_caption_lines(passage, conv, lang, links), MAX_CAPTION),
+        ((Button(label, data=buttons.send_card(passage.id, other)),),),
+    )
+
+
+def daily_card_view(
+    engine: QuoteEngine, passage: Passage, lang: Lang, links: Links, style: str = "light"
+) -> CardReply:
+    """The daily quote as a card: the heading and the caption, no buttons."""
+    _ = gettext_for(lang)
+    conv = engine.conversation(passage)
+    heading = _("Today's quote")
+    lines = [f"☀️ <b>{esc(heading)}</b>", *card_caption_lines(passage, conv, lang, links)]
+    return CardReply(passage.id, style, fit_lines(lines, MAX_CAPTION))

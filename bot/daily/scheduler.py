@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.app.replies import Links, Reply
-from bot.app.views import daily_quote_view
+from bot.app.replies import CardReply, Links, Reply
+from bot.app.views import daily_card_view, daily_quote_view
 from bot.daily.pacing import Pacer
 from bot.daily.times import next_send, utc_now
 from bot.search import Passage, QuoteEngine
@@ -51,6 +51,7 @@ class Outcome:
 
 
 Send = Callable[[int, Reply], Awaitable[Outcome]]
+SendCard = Callable[[int, CardReply], Awaitable[Outcome]]  # the daily quote as a photo
 Clock = Callable[[], dt.datetime]
 
 
@@ -68,6 +69,7 @@ class DailyQuotes:
         concurrency: int = 8,
         clock: Clock = utc_now,
         backoff: float = 1.0,
+        send_card: SendCard | None = None,
     ) -> None:
         self.subscriptions = subscriptions
         self.engine = engine
@@ -80,6 +82,7 @@ class DailyQuotes:
         self.concurrency = concurrency
         self.clock = clock
         self.backoff = backoff
+        self.send_card = send_card  # None: card subscriptions get the text quote
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -176,7 +179,10 @@ class DailyQuotes:
         for attempt in range(MAX_ATTEMPTS):
             if self.pacer is not None:
                 await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
-            outcome = await self.send(chat_id, reply)
+            if sub.card and self.send_card is not None:
+                outcome = await self.send_card(chat_id, self.daily_card(sub, passage))
+            else:
+                outcome = await self.send(chat_id, reply)
             if outcome.kind is Kind.SENT:
                 await self.subscriptions.delivered(sub, day, passage.id, self._next(sub))
                 return 1
@@ -225,3 +231,6 @@ class DailyQuotes:
 
     def daily_reply(self, sub: Subscription, passage: Passage) -> Reply:
         return daily_quote_view(self.engine, passage, sub.lang, self.links)
+
+    def daily_card(self, sub: Subscription, passage: Passage) -> CardReply:
+        return daily_card_view(self.engine, passage, sub.lang, self.links)

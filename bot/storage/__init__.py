@@ -2,7 +2,6 @@
 uploaded quote cards."""
 
 from bot.storage.cardfiles import CardFileStore
-
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.querylog import QueryRecord, Stats
@@ -11,8 +10,8 @@ from bot.storage.store import Store
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 
 __all__ = [
-    "CardFileStore",
     "MIGRATIONS",
+    "CardFileStore",
     "Database",
     "QueryRecord",
     "Stats",

@@ -438,6 +438,8 @@ class BotApi:
         return True
 
     def _inline_result(self, raw: Any) -> InlineResultView:
+        if isinstance(raw, dict) and raw.get("type") == "photo" and "photo_file_id" in raw:
+            return self._cached_photo_result(raw)
         if not isinstance(raw, dict) or raw.get("type") != "article":
             raise bad_request(
                 "only article inline results are implemented by the quotebot emulator"
@@ -455,6 +457,21 @@ class BotApi:
         )
         markup = parse_markup(raw.get("reply_markup"))
         return InlineResultView(result_id, "article", raw["title"], text, entities, markup, raw)
+
+    def _cached_photo_result(self, raw: dict[str, Any]) -> InlineResultView:
+        """InlineQueryResultCachedPhoto: a photo the bot uploaded before, by file_id."""
+        result_id = raw.get("id")
+        if not isinstance(result_id, str) or not 1 <= len(result_id.encode()) <= 64:
+            raise bad_request("RESULT_ID_INVALID")
+        if raw["photo_file_id"] not in self.world.files:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        text, entities = None, []
+        if raw.get("caption"):
+            text, entities = text_or_error(
+                raw["caption"], raw.get("parse_mode"), CAPTION_LIMIT, "MEDIA_CAPTION_TOO_LONG"
+            )
+        markup = parse_markup(raw.get("reply_markup"))
+        return InlineResultView(result_id, "photo", raw.get("title"), text, entities, markup, raw)
 
     # ------------------------------------------------------------------ chats & settings
 
