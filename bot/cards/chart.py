@@ -47,9 +47,7 @@ def render_chart(data: ChartData) -> bytes:
     draw.text((MARGIN, y), data.days_title, font=title, fill=INK)
     y += 60
     top = max((n for _, n in data.days), default=0)
-    total = sum(n for _, n in data.days)
-    draw.text((MARGIN, y), f"max {top} · sum {total}", font=small, fill=MUTED)
-    y += 50
+    y += 50  # room for the tallest bar's number
     base = y + BAR_AREA
     draw.line((MARGIN, base, WIDTH - MARGIN, base), fill=GRID, width=2)
     count = max(1, len(data.days))
