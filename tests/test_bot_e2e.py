@@ -416,7 +416,8 @@ async def test_stats_for_admins_only(bot: BotHarness) -> None:
     await bot.ask(bot.dm(admin), admin, NO_MATCH)
     refused = await bot.ask(bot.dm(li), li, "/stats")
     assert refused.text == "只有机器人的管理员可以查看统计。"
-    stats = await bot.ask(bot.dm(admin), admin, "/stats")
+    stats, chart = await bot.exchange(bot.dm(admin), admin, "/stats")
+    assert chart.photo and chart.photo[0]["width"] == 1080  # and the chart, as a picture
     assert "今日查询：3，总计：3" in stats.text
     assert f"2× {NO_MATCH}" in stats.text.split("没有结果的查询")[1]
 
@@ -430,7 +431,9 @@ async def test_stats_in_a_group_show_no_data_even_to_an_admin(bot: BotHarness) -
     assert reply.text == "统计只在与机器人的私聊中显示。"
     assert "我的私密问题" not in reply.text
     assert "只有机器人的管理员" in (await bot.ask(group, li, "/stats")).text
-    assert "我的私密问题" in (await bot.ask(bot.dm(admin), admin, "/stats")).text
+    assert not bot.emu.requests_for("sendPhoto", chat_id=group)  # no chart in the group
+    text, _chart = await bot.exchange(bot.dm(admin), admin, "/stats")
+    assert "我的私密问题" in text.text
 
 
 # --------------------------------------------------------------------------- Telegram errors
@@ -918,3 +921,109 @@ async def test_a_question_without_the_words_gets_labelled_choices_that_open(
     assert any(e["type"] == "blockquote" for e in reply.entities)  # the passage itself, now
     inline = await bot.inline(li, "他们怎么看开源模型的风险")
     assert inline.results and all((r.title or "").startswith("≈ ") for r in inline.results)
+
+
+# --------------------------------------------------------------------------- quote cards
+
+
+def caption(message: StoredMessage) -> str:
+    return message.extra.get("caption", "")
+
+
+def photo_sends(bot: BotHarness, chat: Chat) -> tuple[int, int]:
+    """(uploads, sends by file_id) of the photos Telegram accepted in the chat."""
+    sent = bot.emu.requests_for("sendPhoto", chat_id=chat, ok=True)
+    by_id = [r for r in sent if str(r.params.get("photo", "")) in bot.emu.world.files]
+    return len(sent) - len(by_id), len(by_id)
+
+
+async def test_card_button_and_card_command_send_one_upload_then_the_file_id(
+    bot: BotHarness,
+) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    quote = await bot.ask(chat, li, "什么是RLHF")
+    before = quote.text
+    pressed = await bot.after(
+        lambda: bot.emu.press_button(chat, li, quote, button_text(quote, "🖼")), chat
+    )
+    [card] = pressed
+    assert quote.text == before and not quote.edits  # a new message, not an edit
+    assert card.photo and card.photo[0]["width"] == 1080 and card.photo[0]["height"] >= 1080
+    assert any(s in caption(card) for s in SPEAKERS_ZH) and HMS.search(caption(card))
+    urls = [e["url"] for e in card.extra.get("caption_entities", []) if e.get("url")]
+    assert any(re.search(r"youtube\.com/watch.*&t=\d+s$", u) for u in urls)
+    assert any(u.startswith(f"https://t.me/{BOT_USERNAME}?start=l367-") for u in urls)
+    assert any("深色卡片" in t for t in card.button_texts)  # the other style, one tap away
+    assert photo_sends(bot, chat) == (1, 0)
+
+    again = await bot.ask(chat, li, "/card 什么是RLHF")
+    assert again.photo and again.photo[0]["file_id"] == card.photo[0]["file_id"]
+    assert photo_sends(bot, chat) == (1, 1)  # uploaded once, then sent by file_id
+
+    usage = await bot.ask(chat, li, "/card")
+    assert usage.text and usage.text.startswith("用法：/card")
+    assert "没有找到" in (await bot.ask(chat, li, f"/card {NO_MATCH}")).text
+
+
+async def test_card_in_a_group_replies_to_the_command(bot: BotHarness) -> None:
+    li = bot.user("Li")
+    group = bot.emu.add_group("Readers", members=[li])
+    card = await bot.ask(group, li, "/card 意识")
+    assert card.photo and card.reply_to is not None
+
+
+async def test_refused_file_id_is_forgotten_and_the_card_uploaded_again(bot: BotHarness) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    first = await bot.ask(chat, li, "/card 什么是RLHF")
+    passage = share_payload_of_caption(first)
+    await bot.quotebot.cards.remember(passage, "light", "AgACAgIAAxkDAAEgone")
+    bot.expected_errors.append("wrong file identifier")
+    second = await bot.ask(chat, li, "/card 什么是RLHF")
+    assert second.photo
+    assert len(bot.emu.requests_for("sendPhoto", chat_id=chat, ok=False)) == 1
+    assert photo_sends(bot, chat) == (2, 0)
+    stored = await bot.quotebot.cards.file_id(passage, "light")
+    assert stored == second.photo[0]["file_id"] != "AgACAgIAAxkDAAEgone"
+
+
+def share_payload_of_caption(message: StoredMessage) -> str:
+    prefix = f"https://t.me/{BOT_USERNAME}?start="
+    urls = [e["url"] for e in message.extra.get("caption_entities", []) if e.get("url")]
+    [url] = [u for u in urls if u.startswith(prefix)]
+    return url.removeprefix(prefix)
+
+
+async def test_inline_mode_offers_uploaded_cards_as_cached_photos(bot: BotHarness) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    assert all(r.type == "article" for r in (await bot.inline(li, "什么是RLHF")).results)
+    card = await bot.ask(chat, li, "/card 什么是RLHF")
+    answer = await bot.inline(li, "什么是RLHF")
+    photos = [r for r in answer.results if r.type == "photo"]
+    assert [r.raw["photo_file_id"] for r in photos] == [card.photo[0]["file_id"]]
+    assert any(r.type == "article" for r in answer.results)  # beside the text results
+    assert photos[0].text and HMS.search(photos[0].text)  # the caption, parsed as HTML
+
+
+async def test_card_subscription_gets_its_daily_quote_as_a_photo(bot: BotHarness) -> None:
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    confirmed = await bot.ask(chat, li, "/subscribe 08:00 UTC card")
+    assert "图片" in confirmed.text
+    sub = await bot.subscription(chat)
+    assert sub is not None and sub.card
+    await bot.make_due(chat, utc_now())
+
+    def arrived() -> StoredMessage | None:
+        found = [m for m in bot.bot_messages(chat) if caption(m).startswith("☀️ 今日原话")]
+        return found[0] if found else None
+
+    daily = await bot.emu.wait_for(arrived, timeout=10, what="the daily card")
+    assert daily.photo and HMS.search(caption(daily))
+    await eventually(lambda: _delivered(bot, chat, 1), what="the delivery to be recorded")
+    assert len(bot.emu.requests_for("sendMessage", chat_id=chat)) == 1  # only /subscribe's answer
+
+    plain = await bot.ask(chat, li, "/subscribe 08:00 UTC")  # without "card": text again
+    assert "图片" not in plain.text and not (await bot.subscription(chat)).card
