@@ -212,3 +212,17 @@ def test_search_json_marks_closest_in_meaning(cache_env: dict) -> None:
         assert all(r["confident"] is False for r in results)
     human = run(["search", "他们怎么看开源模型的风险"], env=cache_env)
     assert ("closest in meaning" in human.stdout) == bool(results)
+
+
+def test_console_card_renders_the_last_shown_passage(cache_env: dict, tmp_path: Path) -> None:
+    proc = run(
+        ["console"],
+        stdin="/card\nRLHF\n/card\n/card 意识\n",
+        env={**cache_env, "QUOTEBOT_DB": str(tmp_path / "c.db")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "还没有显示过任何一段" in proc.stdout  # /card before any passage was shown
+    paths = [Path(line) for line in proc.stdout.splitlines() if line.endswith(".png")]
+    assert len(paths) == 2 and all(p.is_file() for p in paths)
+    assert paths[0].name.startswith("l367-") and ".light." in paths[0].name
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
