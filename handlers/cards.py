@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InputFile, Message, Update
+from telegram import Bot, InputFile, Message, ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.app.cards import CardShop
@@ -66,7 +66,7 @@ async def answer(update: Update, context: Context, reply: Reply | CardReply | No
         return
     extra: dict[str, Any] = {}
     if message is not None and chat.type != "private" and update.callback_query is None:
-        extra["reply_to_message_id"] = message.message_id
+        extra["reply_parameters"] = ReplyParameters(message.message_id)
     await send_card(context.bot, chat.id, reply, quotebot(context).cards, **extra)
 
 
