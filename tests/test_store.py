@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, QueryRecord, Store, search_key
+from bot.storage import MIGRATIONS, QueryRecord, StorageError, Store, search_key
 
 
 def record(query: str = "意识", n: int = 1) -> QueryRecord:
@@ -43,8 +44,28 @@ async def test_newer_schema_is_refused(db_path: Path) -> None:
     con = sqlite3.connect(db_path)
     con.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
     con.commit()
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(StorageError, match="newer"):
         await Store.open(db_path)
+    assert _sqlite_threads() == []  # closed: a thread left behind keeps the process alive
+
+
+def _sqlite_threads() -> list[threading.Thread]:
+    import aiosqlite
+
+    return [
+        t for t in threading.enumerate() if isinstance(t, aiosqlite.Connection) and t.is_alive()
+    ]
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 3000, b"SQLite format 3\x00" + b"\xff" * 8000])
+async def test_unreadable_database_is_a_storage_error_and_leaves_no_thread(
+    db_path: Path, content: bytes
+) -> None:
+    db_path.write_bytes(content)
+    with pytest.raises(StorageError):
+        await Store.open(db_path)
+    await asyncio.sleep(0.05)
+    assert _sqlite_threads() == []
 
 
 async def test_close_flushes_every_queued_row(db_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.opening import StorageError, hold
 from bot.storage.querylog import QueryRecord, Stats
 from bot.storage.searches import search_key
 from bot.storage.store import Store
@@ -12,8 +13,10 @@ __all__ = [
     "Database",
     "QueryRecord",
     "Stats",
+    "StorageError",
     "Store",
     "Subscription",
     "SubscriptionStore",
+    "hold",
     "search_key",
 ]

@@ -12,6 +12,8 @@ each other's half-finished multi-statement changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.migrations import migrate
+from bot.storage.migrations import SchemaTooNew, migrate
+from bot.storage.opening import StorageError
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
@@ -33,16 +36,29 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)  # autocommit: see atomic()
+        """Connect and migrate; StorageError (one line) if the database cannot be used.
+
+        On every failure the connection, and so aiosqlite's thread, is closed:
+        a thread left running would keep the process from exiting.
+        """
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # autocommit: see atomic(); aiosqlite stops its thread if connecting fails
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot be opened: {exc}") from None
         db = cls(conn)
         try:
             for pragma in PRAGMAS:
                 await conn.execute(pragma)
             await migrate(db)
-        except BaseException:
-            await conn.close()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            conn.stop()  # the thread ends even if close() failed
+            if isinstance(exc, sqlite3.Error | SchemaTooNew):
+                raise StorageError(f"cannot be used: {exc}") from None
             raise
         return db
 
@@ -63,4 +79,7 @@ class Database:
         return self.conn.execute(sql, tuple(parameters))
 
     async def close(self) -> None:
-        await self.conn.close()
+        try:
+            await self.conn.close()
+        finally:
+            self.conn.stop()  # never leave aiosqlite's thread behind (it keeps the process alive)
