@@ -157,3 +157,44 @@ async def test_second_bot_on_the_same_database_refuses_to_start(
         # The lock dies with its process (even a SIGKILL): the next start is allowed.
         proc = _run("console", first.db_path, tmp_path, cache_dir)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_console_answers_and_logs_any_text_then_exits(tmp_path: Path, shared_cache: Path) -> None:
+    """`printf 'RLHF\\n\\xff\\n人类反馈强化学习\\n' | quotebot console`, and NUL, RTL marks, 4,096 characters."""
+    db = tmp_path / "quotebot.db"
+    lines = [
+        b"RLHF",
+        b"\xff",  # not UTF-8: reaches Python as a lone surrogate
+        "人类反馈强化学习".encode(),
+        b"RLHF\x00GPT",
+        "\u202eRLHF\u202c \u200f意识".encode(),
+        ("人" * 4096).encode(),
+        b"GPT-4",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        env=_clean_env(
+            QUOTEBOT_DB=str(db), QUOTEBOT_CACHE_DIR=str(shared_cache), QUOTEBOT_SEMANTIC="off"
+        ),
+        cwd=tmp_path,
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        timeout=60,  # it used to hang at exit
+    )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "ERROR" not in err
+    with sqlite3.connect(db) as conn:
+        logged = [q for (q,) in conn.execute("SELECT query FROM queries ORDER BY id")]
+    conn.close()
+    assert logged == [
+        "RLHF",
+        "\ufffd",
+        "人类反馈强化学习",
+        "RLHF\x00GPT",
+        "\u202eRLHF\u202c \u200f意识",
+        "人" * 4096,
+        "GPT-4",
+    ]
+    out = proc.stdout.decode("utf-8", "replace")
+    assert out.count("RLHF") >= 2 and "GPT-4" in out

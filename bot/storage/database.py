@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ import aiosqlite
 
 from bot.storage.migrations import SchemaTooNew, migrate
 from bot.storage.opening import StorageError
+
+log = logging.getLogger(__name__)
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
@@ -66,13 +69,49 @@ class Database:
     async def atomic(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: all of the block's statements are committed, or none."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            if self.conn.in_transaction:  # never expected; heals rather than failing every write
+                log.error("database: a transaction was left open; rolling it back")
+                await self._rollback()
+            try:
+                await self._finish("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                await self._rollback()  # BEGIN may have run after all
+                raise
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.conn.execute("COMMIT")
+            try:
+                await self._finish("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full, I/O error) may leave the transaction open;
+                # every later BEGIN on this shared connection would then fail, and other
+                # writers' rows would be lost. End it here; the caller sees the error.
+                await self._rollback()
+                raise
+
+    async def _finish(self, sql: str) -> None:
+        """Run a statement to its end even if the caller is cancelled meanwhile.
+
+        aiosqlite runs statements on its thread: a cancelled await does not stop
+        one, so without this a BEGIN or COMMIT could land after its caller gave up,
+        and the connection's transaction state would no longer be what atomic() thinks.
+        """
+        statement = asyncio.ensure_future(self.conn.execute(sql))
+        try:
+            await asyncio.shield(statement)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await statement
+            raise
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                await self._finish("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.error("database: rollback failed: %s", exc)
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()):
         """A read (awaitable, or `async with` for a cursor). Writes go through atomic()."""
