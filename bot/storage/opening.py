@@ -61,7 +61,9 @@ def lock(path: Path) -> DatabaseLock:
     try:
         handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the process)
     except OSError as exc:
-        raise StorageError(f"cannot create {lock_path.name} beside it: {exc.strerror}") from None
+        raise StorageError(
+            f"is not writable: cannot create {lock_path.name} in its folder ({exc.strerror})"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
