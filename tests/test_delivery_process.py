@@ -1,4 +1,4 @@
-"""The daily-delivery contract, against `quotebot run` as a real process and the emulator.
+"""The daily-delivery contract, against the real Application and `quotebot run` as a process.
 
 About 200 subscriptions are due at once; the process is stopped in the middle of
 the round, gracefully (SIGTERM, SIGINT) or not (SIGKILL), then started again on
@@ -10,14 +10,19 @@ counter moves on once per chat.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from bot.config import settings_from_env
+from bot.search.engine import QuoteEngine
 from bot.storage import Store
+from handlers.app import build_application
 from tests.emulator import BotApiEmulator, Chat
 from tests.test_run_process import (  # noqa: F401  (fixtures)
     BOT_USERNAME,
@@ -152,3 +157,64 @@ async def test_crash_during_a_round_skips_no_chat_and_repeats_no_passage(
         assert all(recorded[chat] == passage for chat, passage in resent.items())
         assert "sending again" in second.stderr
         assert "Traceback" not in second.stderr, second.tail()
+
+
+async def test_real_application_stops_the_scheduler_while_its_http_client_works(
+    engine: QuoteEngine, tmp_path: Path
+) -> None:
+    """python-telegram-bot's own run_polling (on a thread, stopped with stop_running): its
+    order is updater, handlers, post_stop, shutdown (which closes the HTTP client),
+    post_shutdown. The sends in flight at the stop must finish and be recorded."""
+    db_path = tmp_path / "daily.db"
+    async with BotApiEmulator(token=TOKEN, username=BOT_USERNAME) as emu:
+        chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(40)]
+        await _subscribe_all(db_path, chats)
+        emu.fail_next("sendMessage", delay=SEND_DELAY, times=400)
+        settings = settings_from_env(
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": emu.base_url,
+                "QUOTEBOT_DB": str(db_path),
+                "QUOTEBOT_SEND_RATE": "10",
+            }
+        )
+        app = build_application(settings, engine)
+        loops: list[asyncio.AbstractEventLoop] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            loops.append(loop)
+            try:
+                app.run_polling(stop_signals=None, poll_interval=0, timeout=1)
+            except BaseException as exc:  # reported in the test's thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name="ptb-run-polling")
+        thread.start()
+        try:
+            await emu.wait_for(
+                lambda: (
+                    sum(1 for r in emu.requests_for("sendMessage") if r.status is None) >= 3 or None
+                ),
+                START_TIMEOUT,
+                "daily sends in flight",
+            )
+            started = time.monotonic()
+            loops[0].call_soon_threadsafe(app.stop_running)
+            await asyncio.to_thread(thread.join, 20)
+            assert not thread.is_alive() and failure == []
+            assert time.monotonic() - started < EXIT_TIMEOUT
+        finally:
+            if thread.is_alive():
+                loops[0].call_soon_threadsafe(app.stop_running)
+                await asyncio.to_thread(thread.join, 20)
+        sends = emu.requests_for("sendMessage")
+        assert sends and all(r.status == 200 for r in sends), [r.summary() for r in sends]
+        recorded = _db(db_path, "SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        assert recorded == [("sent", len(sends))]
+        assert len(sends) < len(chats)  # the rest stays due for the next start
+        assert _db(db_path, "SELECT COUNT(*) FROM subscriptions WHERE delivered = 0") == [
+            (len(chats) - len(sends),)
+        ]
