@@ -123,6 +123,7 @@ async def test_restart_after_crash_mid_send_resends_the_same_passage_once(
     # The crash: the day was claimed (with its passage), the send had started, the
     # row was never updated.
     assert await d.subscriptions.claim(2, dt.date(2026, 3, 10), chosen.id) == chosen.id
+    assert (await d.subscriptions.get(2)).delivered == 1  # the rotation moved with the claim
     clock.now = T0 + dt.timedelta(seconds=5)
     restarted = daily(store, engine, send, clock)
     assert await restarted.subscriptions.recover() == 1  # what start() does first
@@ -137,6 +138,29 @@ async def test_restart_after_crash_mid_send_resends_the_same_passage_once(
     # A claim that was recorded as sent is never sent again, even after recover().
     assert await restarted.subscriptions.recover() == 0
     assert await restarted.subscriptions.claim(2, dt.date(2026, 3, 10), chosen.id) is None
+
+
+async def test_a_sent_quote_whose_record_failed_is_not_repeated_the_next_day(
+    store: Store, engine: QuoteEngine
+) -> None:
+    clock = FakeClock(T0)
+    send = Recorder()
+    d = daily(store, engine, send, clock)
+    await subscribe(d, 3, dt.time(8, 0), T0 - dt.timedelta(minutes=1))
+    recorded = d.subscriptions.delivered
+
+    async def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    d.subscriptions.delivered = disk_full  # the message left; recording it failed
+    assert await d.run_due() == 0  # logged; the chat is rescheduled for tomorrow
+    d.subscriptions.delivered = recorded
+    assert await d.run_due() == 0  # the claim stands: not sent twice
+    assert len(send.sent) == 1
+    clock.now = T0 + dt.timedelta(days=1, seconds=1)
+    assert await d.run_due() == 1
+    first, second = (html for _, html in send.sent)
+    assert first != second  # the rotation had moved on with the claim
 
 
 async def test_stop_mid_round_finishes_sends_in_flight_and_keeps_the_rest_due(

@@ -79,6 +79,15 @@ async def _until_sent(bot: BotProcess, emu: BotApiEmulator, count: int, timeout:
     )
 
 
+async def _until_in_flight(bot: BotProcess, emu: BotApiEmulator) -> None:
+    """The signal must arrive while sends are in flight (asked, not yet answered)."""
+    await bot.poll_until(
+        lambda: sum(1 for r in emu.requests_for("sendMessage") if r.status is None) >= 2,
+        10,
+        "daily sends in flight",
+    )
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_graceful_stop_during_a_round_then_restart_sends_each_chat_exactly_once(
     start_bot: StartBot,  # noqa: F811
@@ -92,8 +101,7 @@ async def test_graceful_stop_during_a_round_then_restart_sends_each_chat_exactly
         emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
         first = _start(start_bot, emu, db_path)
         await _until_sent(first, emu, 30, START_TIMEOUT)
-        in_flight = [r for r in emu.requests_for("sendMessage") if r.status is None]
-        assert in_flight, "the signal should arrive while sends are in flight"
+        await _until_in_flight(first, emu)
         code, took = await first.stop(sig)
         assert code == 0, first.tail()
         assert took < EXIT_TIMEOUT, f"took {took:.1f}s to exit"
@@ -126,6 +134,7 @@ async def test_crash_during_a_round_skips_no_chat_and_repeats_no_passage(
         emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
         first = _start(start_bot, emu, db_path)
         await _until_sent(first, emu, 30, START_TIMEOUT)
+        await _until_in_flight(first, emu)
         first.proc.send_signal(signal.SIGKILL)
         await first.wait_exit(EXIT_TIMEOUT)
         stuck = _db(db_path, "SELECT chat_id, passage FROM deliveries WHERE status = 'sending'")

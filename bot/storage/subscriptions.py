@@ -221,6 +221,12 @@ class SubscriptionStore:
                 (chat_id, day.isoformat(), passage_id, time.time()),
             )
             if cur.rowcount > 0:
+                # The rotation moves on with the claim, not with the record of the send:
+                # a send that went out but was never recorded cannot be picked again.
+                await conn.execute(
+                    "UPDATE subscriptions SET delivered = delivered + 1 WHERE chat_id = ?",
+                    (chat_id,),
+                )
                 return passage_id
             cur = await conn.execute(
                 "UPDATE deliveries SET status = 'sending', at = ?, passage = COALESCE(passage, ?)"
@@ -249,13 +255,19 @@ class SubscriptionStore:
         return cur.rowcount
 
     async def release(self, chat_id: int, day: dt.date) -> None:
-        """Give a claim back (the send failed before reaching the user and will be retried)."""
+        """Give a claim back (the send failed before reaching the user and will be retried);
+        the rotation steps back with it, so the retry sends the same passage."""
         async with self.db.atomic() as conn:
-            await conn.execute(
+            cur = await conn.execute(
                 "DELETE FROM deliveries WHERE chat_id = ? AND day = ?"
                 " AND status IN ('sending', 'interrupted')",
                 (chat_id, day.isoformat()),
             )
+            if cur.rowcount > 0:
+                await conn.execute(
+                    "UPDATE subscriptions SET delivered = MAX(delivered - 1, 0) WHERE chat_id = ?",
+                    (chat_id,),
+                )
 
     async def delivered(
         self, sub: Subscription, day: dt.date, passage_id: str, next_at: dt.datetime
@@ -266,7 +278,7 @@ class SubscriptionStore:
                 (passage_id, time.time(), sub.chat_id, day.isoformat()),
             )
             await conn.execute(
-                "UPDATE subscriptions SET next_at = ?, delivered = delivered + 1, failures = 0,"
+                "UPDATE subscriptions SET next_at = ?, failures = 0,"
                 " updated_at = ? WHERE chat_id = ?",
                 (next_at.timestamp(), time.time(), sub.chat_id),
             )
