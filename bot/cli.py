@@ -225,10 +225,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings)
+    held = None
+    if args.command in ("run", "console"):
+        # Before anything slow: one bot per database, and a database it can use.
+        from bot.storage import StorageError, hold
+
+        try:
+            held = hold(settings.db_path)  # noqa: F841 (the lock lives as long as the process)
+        except StorageError as exc:
+            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
+            return 2
     if args.command == "run":
+        from bot.storage import StorageError
         from handlers.app import run_bot
 
-        return run_bot(settings)
+        try:
+            return run_bot(settings)
+        except StorageError as exc:  # failed after the check above (the disk, meanwhile)
+            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
+            return 2
     import time
 
     from bot.search.engine import QuoteEngine
@@ -263,8 +278,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "console":
         from bot.console import run_console
+        from bot.storage import StorageError
 
-        return run_console(engine, settings, lang=args.lang)
+        try:
+            return run_console(engine, settings, lang=args.lang)
+        except StorageError as exc:
+            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
+            return 2
     return 2
 
 

@@ -90,6 +90,7 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
         .post_init(_post_init(settings, engine))
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -194,10 +195,19 @@ async def _nice_to_have(application: Application) -> None:
             log.warning("could not set the %s: %s", what, redact(str(exc)))
 
 
+async def _post_stop(application: Application) -> None:
+    """PTB's order on stop: updater, handlers, post_stop, then shutdown closes the bot's
+    HTTP client. The scheduler stops here, while sends in flight can still finish and be
+    recorded (after shutdown they would fail and be retried against a closed client)."""
+    data: BotData = application.bot_data
+    if data.daily is not None:
+        await data.daily.stop()
+
+
 async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
     if data.daily is not None:
-        await data.daily.stop()  # sends in flight finish and are recorded first
+        await data.daily.stop()  # already stopped in post_stop unless the start failed midway
     if data.quotebot is not None:
         await data.quotebot.store.close()
 

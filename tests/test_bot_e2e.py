@@ -744,7 +744,13 @@ async def test_daily_quote_is_delivered_once(bot: BotHarness) -> None:
 
 
 async def _delivered(bot: BotHarness, chat: Chat, count: int) -> Subscription | None:
-    sub = await bot.subscription(chat)
+    """The subscription once `count` sends are recorded (the counter moves at the claim)."""
+    chat_id = chat.id if isinstance(chat, Chat) else chat
+    async with bot.quotebot.store.db.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE chat_id = ? AND status = 'sent'", (chat_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    sub = await bot.subscription(chat) if row[0] >= count else None
     return sub if sub is not None and sub.delivered >= count else None
 
 

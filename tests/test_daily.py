@@ -112,20 +112,103 @@ async def test_no_repeat_until_every_good_passage_was_sent(
     assert all(engine.get(i).quality >= 2 for i in ids[:50])
 
 
-async def test_restart_after_crash_mid_send_sends_no_duplicate(
+async def test_restart_after_crash_mid_send_resends_the_same_passage_once(
     store: Store, engine: QuoteEngine, db_path: Path
 ) -> None:
     clock = FakeClock(T0 - dt.timedelta(hours=1))
     send = Recorder()
     d = daily(store, engine, send, clock)
-    await subscribe(d, 2, dt.time(8, 0), clock.now)
-    # The crash: the day was claimed, the message left, but the row was never updated.
-    assert await d.subscriptions.claim(2, dt.date(2026, 3, 10))
+    sub = await subscribe(d, 2, dt.time(8, 0), clock.now)
+    chosen = d.pick(sub)
+    # The crash: the day was claimed (with its passage), the send had started, the
+    # row was never updated.
+    assert await d.subscriptions.claim(2, dt.date(2026, 3, 10), chosen.id) == chosen.id
+    assert (await d.subscriptions.get(2)).delivered == 1  # the rotation moved with the claim
     clock.now = T0 + dt.timedelta(seconds=5)
     restarted = daily(store, engine, send, clock)
-    assert await restarted.run_due() == 0
-    assert send.calls == []
-    assert (await restarted.subscriptions.get(2)).next_at == T0 + dt.timedelta(days=1)
+    assert await restarted.subscriptions.recover() == 1  # what start() does first
+    assert await restarted.run_due() == 1  # not skipped: sent again (at-least-once)
+    assert await restarted.run_due() == 0  # and only once by this process
+    assert [c for c, _ in send.sent] == [2]
+    assert chosen.text[:10] in send.sent[0][1]
+    after = await restarted.subscriptions.get(2)
+    assert after.next_at == T0 + dt.timedelta(days=1) and after.delivered == 1
+    # Tomorrow's quote is the next one in the rotation, not a repeat.
+    assert restarted.pick(after).id != chosen.id
+    # A claim that was recorded as sent is never sent again, even after recover().
+    assert await restarted.subscriptions.recover() == 0
+    assert await restarted.subscriptions.claim(2, dt.date(2026, 3, 10), chosen.id) is None
+
+
+async def test_a_sent_quote_whose_record_failed_is_not_repeated_the_next_day(
+    store: Store, engine: QuoteEngine
+) -> None:
+    clock = FakeClock(T0)
+    send = Recorder()
+    d = daily(store, engine, send, clock)
+    await subscribe(d, 3, dt.time(8, 0), T0 - dt.timedelta(minutes=1))
+    recorded = d.subscriptions.delivered
+
+    async def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    d.subscriptions.delivered = disk_full  # the message left; recording it failed
+    assert await d.run_due() == 0  # logged; the chat is rescheduled for tomorrow
+    d.subscriptions.delivered = recorded
+    assert await d.run_due() == 0  # the claim stands: not sent twice
+    assert len(send.sent) == 1
+    clock.now = T0 + dt.timedelta(days=1, seconds=1)
+    assert await d.run_due() == 1
+    first, second = (html for _, html in send.sent)
+    assert first != second  # the rotation had moved on with the claim
+
+
+async def test_stop_mid_round_finishes_sends_in_flight_and_keeps_the_rest_due(
+    store: Store, engine: QuoteEngine
+) -> None:
+    clock = FakeClock(T0)
+    started: list[int] = []
+
+    async def slow_send(chat_id: int, reply: Reply) -> Outcome:
+        started.append(chat_id)
+        await asyncio.sleep(0.05)
+        return Outcome(Kind.SENT)
+
+    d = daily(store, engine, slow_send, clock, concurrency=4)
+    for chat in range(100, 140):
+        await subscribe(d, chat, dt.time(8, 0), T0 - dt.timedelta(minutes=1))
+    d.start()
+    while len(started) < 10:
+        await asyncio.sleep(0.01)
+    await d.stop()
+    async with store.db.execute("SELECT chat_id, status FROM deliveries") as cur:
+        rows = dict(await cur.fetchall())
+    # Every send that started was recorded; nothing is left half-claimed.
+    assert set(rows) == set(started) and set(rows.values()) == {"sent"}
+    assert len(started) < 40
+    # The next start sends the rest, each chat once.
+    again = Recorder()
+    rest = daily(store, engine, again, clock)
+    assert await rest.run_due() == 40 - len(started)
+    assert sorted(c for c, _ in again.sent) == sorted(set(range(100, 140)) - set(started))
+
+
+async def test_stop_gives_back_a_claim_whose_send_failed_while_stopping(
+    store: Store, engine: QuoteEngine
+) -> None:
+    clock = FakeClock(T0)
+    d = daily(store, engine, None, clock)
+
+    async def failing(chat_id: int, reply: Reply) -> Outcome:
+        d._stopping = True  # the stop arrives while this send is in flight
+        return Outcome(Kind.TRANSIENT, "client closed")
+
+    d.send = failing
+    await subscribe(d, 150, dt.time(8, 0), T0 - dt.timedelta(minutes=1))
+    assert await d.run_due() == 0
+    async with store.db.execute("SELECT COUNT(*) FROM deliveries") as cur:
+        assert (await cur.fetchone())[0] == 0
+    assert (await d.subscriptions.get(150)).next_at <= T0  # still due: the next start sends it
 
 
 @pytest.mark.parametrize(("catch_up", "expected"), [(True, 1), (False, 0)])

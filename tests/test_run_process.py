@@ -154,16 +154,16 @@ async def start_bot(cache_dir: Path, tmp_path: Path) -> AsyncIterator[StartBot]:
     def start(emu: BotApiEmulator, *, token: str = TOKEN, **env: str) -> BotProcess:
         workdir = tmp_path / f"run{len(running)}"
         workdir.mkdir()
-        db_path = workdir / "quotebot.db"
-        full_env = _clean_env(
-            TELEGRAM_BOT_TOKEN=token,
-            TELEGRAM_API_URL=emu.base_url,
-            QUOTEBOT_DB=str(db_path),
-            QUOTEBOT_CACHE_DIR=str(cache_dir),
-            QUOTEBOT_LOG_LEVEL="DEBUG",
-            QUOTEBOT_USER_RATE="1000",
-            **env,
-        )
+        settings = {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_URL": emu.base_url,
+            "QUOTEBOT_DB": str(workdir / "quotebot.db"),
+            "QUOTEBOT_CACHE_DIR": str(cache_dir),
+            "QUOTEBOT_LOG_LEVEL": "DEBUG",
+            "QUOTEBOT_USER_RATE": "1000",
+        }
+        full_env = _clean_env(**{**settings, **env})  # env may override any of them
+        db_path = Path(full_env["QUOTEBOT_DB"])
         with (
             (workdir / "stdout.txt").open("wb") as out,
             (workdir / "stderr.txt").open("wb") as err,

@@ -52,7 +52,7 @@ from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine, Result, format_hms
 from bot.search.cache import default_cache_dir
-from bot.search.textnorm import has_searchable_text
+from bot.search.textnorm import clean_input, has_searchable_text
 from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
 
 RESULTS_PER_QUERY = 5  # "next result" browses this many
@@ -176,7 +176,7 @@ class QuoteBot:
     async def query(self, sender: Sender, text: str, kind: str = "message") -> Reply:
         """A free-text query (private message or /quote): the best passage, browsable."""
         _ = gettext_for(sender.lang)
-        text = (text or "")[:MAX_INPUT].strip()
+        text = clean_input(text or "")[:MAX_INPUT].strip()
         if not text:
             return self._usage(sender, kind)
         if not has_searchable_text(text):
@@ -201,7 +201,7 @@ class QuoteBot:
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
         _ = gettext_for(sender.lang)
-        keyword = (keyword or "")[:MAX_INPUT].strip()
+        keyword = clean_input(keyword or "")[:MAX_INPUT].strip()
         if not keyword:
             return topic_list_view(self.topics.names, sender.lang)
         if not has_searchable_text(keyword):
@@ -310,7 +310,7 @@ class QuoteBot:
     # -- inline mode -----------------------------------------------------------------
     def inline(self, sender: Sender, text: str) -> list[InlineItem]:
         """Choices for `@bot words` in any chat; random good quotes for an empty query."""
-        text = (text or "")[:MAX_INPUT].strip()
+        text = clean_input(text or "")[:MAX_INPUT].strip()
         started = time.perf_counter()
         if text:
             results = self.engine.search(text, INLINE_RESULTS)

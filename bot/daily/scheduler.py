@@ -31,6 +31,7 @@ BATCH = 200
 MAX_FAILURES = 5  # consecutive days of permanent failures before a chat is switched off
 RETRY_LATER = dt.timedelta(minutes=1)  # after an outage outlasted the in-round retries
 MAX_ATTEMPTS = 5  # transient failures retried with backoff within one due time
+STOP_TIMEOUT = 6.0  # a graceful stop waits this long for the sends in flight
 
 
 class Kind(Enum):
@@ -93,20 +94,41 @@ class DailyQuotes:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="daily-quotes")
 
-    async def stop(self) -> None:
-        """Finish the sends in flight (so none is half-recorded), then stop."""
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Let the sends in flight finish and be recorded, start no new one, then stop.
+
+        Call it while the send path still works (the Telegram bot's post_stop, before
+        its HTTP client is shut down). A send that fails while stopping is not retried:
+        its claim is given back and the chat stays due for the next start. After
+        `timeout` (a flood-limit pause, a hung connection) the task is cancelled; a
+        claim cancelled mid-send stays `sending` and is resent at the next start.
+        """
         self._stopping = True
         self._wake.set()
         if self._task is not None:
+            task, self._task = self._task, None
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                log.warning("daily quotes: sends still in flight after %.0fs; cancelling", timeout)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
 
     def wake(self) -> None:
         """A subscription changed: re-read the next due time now."""
         self._wake.set()
 
     async def _run(self) -> None:
+        try:
+            interrupted = await self.subscriptions.recover()
+        except Exception:
+            log.exception("daily quotes: could not recover interrupted sends")
+            interrupted = 0
+        if interrupted:
+            log.warning(
+                "daily quotes: %d send(s) interrupted by the last stop or crash; sending again",
+                interrupted,
+            )
         while not self._stopping:
             # Cleared before the round reads the database: a wake() during the round
             # (a subscription changed after it was read) makes the next wait return at once.
@@ -169,46 +191,70 @@ class DailyQuotes:
             return 0
         # Otherwise a late send is the one catch-up for its day: the claim below
         # makes it the only send for that day, and the next one is in the future.
-        if not await self.subscriptions.claim(sub.chat_id, day):
-            # Already sent (or being sent when we stopped): never twice.
+        # The claim records the passage, so a send interrupted by a crash is resent
+        # with the same passage and the rotation counter moves on once.
+        passage = self.pick(sub)
+        claimed = await self.subscriptions.claim(sub.chat_id, day, passage.id)
+        if claimed is None:
+            # Already sent: never twice.
             await self.subscriptions.reschedule(sub.chat_id, self._next(sub))
             return 0
-        passage = self.pick(sub)
+        if claimed != passage.id:  # resending an interrupted claim: the same passage
+            passage = self.engine.get(claimed) or passage
         reply = self.daily_reply(sub, passage)
         chat_id = sub.chat_id
-        for attempt in range(MAX_ATTEMPTS):
-            if self.pacer is not None:
-                await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
-            if sub.card and self.send_card is not None:
-                outcome = await self.send_card(chat_id, self.daily_card(sub, passage))
-            else:
-                outcome = await self.send(chat_id, reply)
-            if outcome.kind is Kind.SENT:
-                await self.subscriptions.delivered(sub, day, passage.id, self._next(sub))
-                return 1
-            if outcome.kind is Kind.MIGRATED and outcome.new_chat_id is not None:
-                log.info(
-                    "chat %s migrated to %s; moving its subscription", chat_id, outcome.new_chat_id
-                )
-                await self.subscriptions.migrate(chat_id, outcome.new_chat_id)
-                chat_id = outcome.new_chat_id
-                sub = await self.subscriptions.get(chat_id) or sub
-                continue
-            if outcome.kind is Kind.RETRY_AFTER:
+        in_flight = False
+        try:
+            for attempt in range(MAX_ATTEMPTS):
                 if self.pacer is not None:
-                    self.pacer.pause(outcome.retry_after)
+                    await self.pacer.acquire(group=chat_id if chat_id < 0 else None)
+                in_flight = True
+                if sub.card and self.send_card is not None:
+                    outcome = await self.send_card(chat_id, self.daily_card(sub, passage))
                 else:
-                    await asyncio.sleep(outcome.retry_after)
-                continue
-            if outcome.kind is Kind.TRANSIENT:
-                await asyncio.sleep(self.backoff * 2**attempt)
-                continue
-            if outcome.kind is Kind.GONE:
-                log.info("chat %s is gone (%s); subscription switched off", chat_id, outcome.detail)
+                    outcome = await self.send(chat_id, reply)
+                in_flight = False
+                if outcome.kind is Kind.SENT:
+                    await self.subscriptions.delivered(sub, day, passage.id, self._next(sub))
+                    return 1
+                if self._stopping and outcome.kind is not Kind.GONE:
+                    # Stopping: no retries. The chat stays due; the next start sends it.
+                    await self.subscriptions.release(chat_id, day)
+                    return 0
+                if outcome.kind is Kind.MIGRATED and outcome.new_chat_id is not None:
+                    log.info(
+                        "chat %s migrated to %s; moving its subscription",
+                        chat_id,
+                        outcome.new_chat_id,
+                    )
+                    await self.subscriptions.migrate(chat_id, outcome.new_chat_id)
+                    chat_id = outcome.new_chat_id
+                    sub = await self.subscriptions.get(chat_id) or sub
+                    continue
+                if outcome.kind is Kind.RETRY_AFTER:
+                    if self.pacer is not None:
+                        self.pacer.pause(outcome.retry_after)
+                    else:
+                        await asyncio.sleep(outcome.retry_after)
+                    continue
+                if outcome.kind is Kind.TRANSIENT:
+                    await asyncio.sleep(self.backoff * 2**attempt)
+                    continue
+                if outcome.kind is Kind.GONE:
+                    log.info(
+                        "chat %s is gone (%s); subscription switched off", chat_id, outcome.detail
+                    )
+                    await self.subscriptions.release(chat_id, day)
+                    await self.subscriptions.deactivate(chat_id, outcome.detail or "gone")
+                    return 0
+                break  # FAILED
+        except asyncio.CancelledError:
+            # Cancelled by a stop that ran out of time. A send that never left gives its
+            # claim back; one cut off mid-request may have arrived, so its claim stays
+            # `sending` and is resent at the next start (at-least-once).
+            if not in_flight:
                 await self.subscriptions.release(chat_id, day)
-                await self.subscriptions.deactivate(chat_id, outcome.detail or "gone")
-                return 0
-            break  # FAILED
+            raise
         log.warning("daily quote for chat %s not sent: %s", chat_id, outcome.detail)
         await self.subscriptions.release(chat_id, day)
         if outcome.kind in (Kind.TRANSIENT, Kind.RETRY_AFTER):

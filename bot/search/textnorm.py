@@ -28,6 +28,20 @@ def _converter() -> opencc.OpenCC:
     return opencc.OpenCC("tw2sp")
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_input(text: str) -> str:
+    """Anything a user can send, made safe to encode: lone surrogates become U+FFFD.
+
+    A terminal's undecodable byte (surrogateescape) or a JSON escape like "\\udcff"
+    in an update reaches Python as a lone surrogate, which UTF-8 cannot encode, so
+    SQLite, hashing and Telegram would all fail on it. NUL, RTL marks and the rest
+    are kept (the search folds them away, the log stores them as sent).
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def to_simplified(text: str) -> str:
     """Traditional (incl. Taiwan/HK vocabulary) to Simplified Chinese."""
     if not HAN.search(text):

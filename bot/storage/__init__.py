@@ -4,6 +4,7 @@ uploaded quote cards."""
 from bot.storage.cardfiles import CardFileStore
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.opening import StorageError, hold
 from bot.storage.querylog import QueryRecord, Stats
 from bot.storage.searches import search_key
 from bot.storage.store import Store
@@ -15,8 +16,10 @@ __all__ = [
     "Database",
     "QueryRecord",
     "Stats",
+    "StorageError",
     "Store",
     "Subscription",
     "SubscriptionStore",
+    "hold",
     "search_key",
 ]

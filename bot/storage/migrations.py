@@ -10,6 +10,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer quotebot."""
+
+
 MIGRATIONS: list[str] = [
     # v1: query log, saved searches (for result buttons), key/value settings.
     """
@@ -81,7 +86,7 @@ async def migrate(db: Database) -> int:
         row = await cur.fetchone()
     version = int(row[0]) if row else 0
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"database schema v{version} is newer than this quotebot (v{len(MIGRATIONS)})"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):

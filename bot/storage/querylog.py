@@ -17,6 +17,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from bot.search.textnorm import clean_input
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class QueryLog:
         self._pending: asyncio.Queue[QueryRecord] = asyncio.Queue(self.QUEUE_LIMIT)
         self._writer: asyncio.Task[None] | None = None
         self._inflight: list[QueryRecord] = []
+        self._write_task: asyncio.Future[None] | None = None  # the writer's write of _inflight
         self._written = asyncio.Event()  # set while the writer holds no unwritten batch
         self._written.set()
         self.dropped = 0
@@ -91,39 +93,87 @@ class QueryLog:
             batch = [first]
             while not self._pending.empty() and len(batch) < 500:
                 batch.append(self._pending.get_nowait())
-            self._inflight = batch  # written again by close() if cancelled mid-write
+            self._inflight = batch  # written again by close() if cancelled before it was written
+            self._write_task = None
             self._written.clear()
-            await self._write_with_retry(batch)
+            try:
+                await self._write_with_retry(batch)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("query log: %d rows could not be written", len(batch))
+                self.dropped += len(batch)
             self._inflight = []
             self._written.set()
 
     async def _write_with_retry(self, batch: list[QueryRecord]) -> None:
+        """Keep the batch (in memory, bounded by QUEUE_LIMIT behind it) until it is written.
+
+        A database error (disk full, read-only, I/O error, locked) is logged as an
+        ERROR and retried with backoff; a row that can never be written (a bug) is
+        dropped alone, with an ERROR, and the others are written.
+        """
         delay = 0.5
+        failed = False
         while True:
             try:
-                await self._write(batch)
-                return
+                # Shielded: a close() that cancels the writer waits for this write to end,
+                # and knows whether the batch is in the database (never written twice).
+                self._write_task = asyncio.ensure_future(self._write(batch))
+                await asyncio.shield(self._write_task)
             except sqlite3.Error as exc:  # disk full, locked, I/O error: keep the rows, retry
-                log.error("query log write failed (%s); retrying in %.1fs", exc, delay)
+                failed = True
+                log.error(
+                    "query log write failed (%s); %d rows kept in memory, retrying in %.1fs",
+                    exc,
+                    self.pending,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+                continue
+            except Exception:
+                log.exception(
+                    "query log: a batch of %d rows failed; writing them one by one", len(batch)
+                )
+                batch = await self._write_each(batch)
+                if batch:
+                    continue  # a database error met on the way: retry what is left
+            if failed:
+                log.warning("query log writes resumed")
+            return
 
-    async def _write(self, batch: list[QueryRecord]) -> None:
-        rows = [
+    async def _write_each(self, batch: list[QueryRecord]) -> list[QueryRecord]:
+        """Write rows singly, dropping any that raise something other than a database
+        error; returns the rows still unwritten when a database error stops it."""
+        for n, record in enumerate(batch):
+            try:
+                await self._write([record])
+            except sqlite3.Error:
+                return batch[n:]
+            except Exception as exc:
+                self.dropped += 1
+                log.error("query log: dropped a row that cannot be stored: %r", exc)
+        return []
+
+    def _rows(self, batch: list[QueryRecord]) -> list[tuple]:
+        text = lambda value: None if value is None else clean_input(str(value))  # noqa: E731
+        return [
             (
                 r.ts,
                 r.chat_id,
-                r.chat_type,
+                text(r.chat_type),
                 self.user_ref(r.user_id),
-                r.kind,
-                r.query[:4096],
-                r.top_passage,
+                text(r.kind),
+                clean_input(r.query[:4096]),
+                text(r.top_passage),
                 r.top_score,
                 r.n_results,
                 round(r.latency_ms, 3),
             )
             for r in batch
         ]
+
+    async def _write(self, batch: list[QueryRecord]) -> None:
+        rows = self._rows(batch)
         async with self.db.atomic() as conn:
             await conn.executemany(
                 "INSERT INTO queries (ts, chat_id, chat_type, user_ref, kind, query, top_passage,"
@@ -143,13 +193,21 @@ class QueryLog:
         while not self._pending.empty():
             batch.append(self._pending.get_nowait())
         if batch:
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except sqlite3.Error:
+                for record in batch:  # not lost: back in the queue for the writer (or close)
+                    self.log_query(record)
+                raise
         if self._writer is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._written.wait(), timeout=5.0)
 
     async def stats(self, now: float, day_start: float, top: int = 10) -> Stats:
-        await self.flush()
+        try:
+            await self.flush()
+        except sqlite3.Error as exc:  # the rows wait in the queue; count what is written
+            log.error("query log: could not write queued rows before /stats: %s", exc)
 
         async def scalar(sql: str, *args: object) -> int:
             async with self.db.execute(sql, args) as cur:
@@ -188,6 +246,12 @@ class QueryLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+            task, self._write_task = self._write_task, None
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task  # a write in progress ends first
+                if not task.cancelled() and task.exception() is None:
+                    self._inflight = []  # that write succeeded: the batch is stored
         try:
             await self.flush()
         except sqlite3.Error as exc:

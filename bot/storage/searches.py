@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 
+from bot.search.textnorm import clean_input
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def search_key(query: str) -> str:
     """Short stable key for a query, small enough for Telegram's 64-byte callback data."""
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 class SavedSearches:
@@ -36,7 +37,7 @@ class SavedSearches:
             async with self.db.atomic() as conn:
                 await conn.execute(
                     "INSERT OR REPLACE INTO searches (key, query, ts) VALUES (?, ?, ?)",
-                    (key, query[:1000], time.time()),
+                    (key, clean_input(query[:1000]), time.time()),
                 )
         except sqlite3.Error as exc:  # the in-memory copy still serves this session
             log.warning("could not save search %s: %s", key, exc)

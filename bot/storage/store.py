@@ -6,9 +6,12 @@ the subscription store (bot.storage.subscriptions) uses too.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from bot.storage.database import Database
+from bot.storage.opening import StorageError
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
 from bot.storage.searches import SavedSearches
 
@@ -22,11 +25,18 @@ class Store:
     @classmethod
     async def open(cls, path: Path | str, raw_user_ids: bool = False) -> Store:
         db = await Database.open(path)
+        querylog: QueryLog | None = None
         try:
-            store = cls(db, await QueryLog.open(db, raw_user_ids))
+            querylog = await QueryLog.open(db, raw_user_ids)
+            store = cls(db, querylog)
             await store.searches.forget_old()
-        except BaseException:
-            await db.close()
+        except BaseException as exc:
+            if querylog is not None:
+                await querylog.close()
+            with contextlib.suppress(Exception):
+                await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot be used: {exc}") from None
             raise
         return store
 

@@ -3,8 +3,10 @@
 A subscription is one row per chat with its next send instant (UTC). Due rows
 are found through the partial index on `next_at`, so the scheduler keeps no
 per-chat state in memory. Each delivery first claims a (chat, local day) row
-in `deliveries`; a claim that already exists means that day's quote went out
-(or was being sent when the bot stopped), so a restart never sends it twice.
+in `deliveries`, with the passage chosen for it; a claim marked `sent` means
+that day's quote went out, so a restart never sends it twice. A claim still
+`sending` when the process died is resent, with the same passage, at the next
+start (`recover`), so a crash skips no chat and repeats no passage later.
 """
 
 from __future__ import annotations
@@ -210,22 +212,67 @@ class SubscriptionStore:
                 await self.deactivate(int(raw[0]), f"unreadable: {exc}")
         return due
 
-    async def claim(self, chat_id: int, day: dt.date) -> bool:
-        """Reserve (chat, day) for one send; False if it was already claimed."""
+    async def claim(self, chat_id: int, day: dt.date, passage_id: str) -> str | None:
+        """Reserve (chat, day) for one send of `passage_id`; None if it is taken.
+
+        Returns the passage to send: `passage_id` for a new claim, or the passage
+        recorded in a claim that a previous process left unfinished (see
+        `recover`), which is sent again (at-least-once after a crash).
+        """
         async with self.db.atomic() as conn:
             cur = await conn.execute(
-                "INSERT OR IGNORE INTO deliveries (chat_id, day, status, at) VALUES (?, ?, 'sending', ?)",
-                (chat_id, day.isoformat(), time.time()),
+                "INSERT OR IGNORE INTO deliveries (chat_id, day, status, passage, at)"
+                " VALUES (?, ?, 'sending', ?, ?)",
+                (chat_id, day.isoformat(), passage_id, time.time()),
             )
-        return cur.rowcount > 0
+            if cur.rowcount > 0:
+                # The rotation moves on with the claim, not with the record of the send:
+                # a send that went out but was never recorded cannot be picked again.
+                await conn.execute(
+                    "UPDATE subscriptions SET delivered = delivered + 1 WHERE chat_id = ?",
+                    (chat_id,),
+                )
+                return passage_id
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'sending', at = ?, passage = COALESCE(passage, ?)"
+                " WHERE chat_id = ? AND day = ? AND status = 'interrupted'",
+                (time.time(), passage_id, chat_id, day.isoformat()),
+            )
+            if cur.rowcount == 0:
+                return None
+            async with conn.execute(
+                "SELECT passage FROM deliveries WHERE chat_id = ? AND day = ?",
+                (chat_id, day.isoformat()),
+            ) as rows:
+                row = await rows.fetchone()
+        return str(row[0]) if row and row[0] else passage_id
+
+    async def recover(self) -> int:
+        """At start: claims a previous process left in `sending` (it crashed or was killed
+        mid-send) become `interrupted`, so their chats are sent that quote again.
+
+        Only one process uses a database (bot.storage.lock), so every such claim is stale.
+        """
+        async with self.db.atomic() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'interrupted' WHERE status = 'sending'"
+            )
+        return cur.rowcount
 
     async def release(self, chat_id: int, day: dt.date) -> None:
-        """Give a claim back (the send failed before reaching the user and will be retried)."""
+        """Give a claim back (the send failed before reaching the user and will be retried);
+        the rotation steps back with it, so the retry sends the same passage."""
         async with self.db.atomic() as conn:
-            await conn.execute(
-                "DELETE FROM deliveries WHERE chat_id = ? AND day = ? AND status = 'sending'",
+            cur = await conn.execute(
+                "DELETE FROM deliveries WHERE chat_id = ? AND day = ?"
+                " AND status IN ('sending', 'interrupted')",
                 (chat_id, day.isoformat()),
             )
+            if cur.rowcount > 0:
+                await conn.execute(
+                    "UPDATE subscriptions SET delivered = MAX(delivered - 1, 0) WHERE chat_id = ?",
+                    (chat_id,),
+                )
 
     async def delivered(
         self, sub: Subscription, day: dt.date, passage_id: str, next_at: dt.datetime
@@ -236,7 +283,7 @@ class SubscriptionStore:
                 (passage_id, time.time(), sub.chat_id, day.isoformat()),
             )
             await conn.execute(
-                "UPDATE subscriptions SET next_at = ?, delivered = delivered + 1, failures = 0,"
+                "UPDATE subscriptions SET next_at = ?, failures = 0,"
                 " updated_at = ? WHERE chat_id = ?",
                 (next_at.timestamp(), time.time(), sub.chat_id),
             )
