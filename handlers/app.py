@@ -116,7 +116,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CallbackQueryHandler(buttons.press))
-    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
         MessageHandler(PRIVATE_MESSAGES & filters.TEXT & ~filters.COMMAND, messages.text)
     )
