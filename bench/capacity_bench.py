@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.emulator import BotApiEmulator  # noqa: E402
+from tests.emulator import BotApiEmulator, RecordedRequest  # noqa: E402
 
 TOKEN = "123456:CAPACITY-bench-token-abcdef"
 START_TIMEOUT = 120.0
@@ -84,7 +84,8 @@ class Load:
         self.queries = queries
         self.n = 0
         self.queued: dict[int, float] = {}  # chat id -> when its one query was queued
-        self.seen = 0  # emu.requests scanned so far
+        self.seen = 0  # emu.requests looked at so far
+        self.unanswered: list[RecordedRequest] = []  # sendMessage calls still in flight
         self.replied: dict[int, float] = {}  # chat id -> when the first sendMessage arrived
 
     def send_one(self) -> None:
@@ -96,11 +97,18 @@ class Load:
         self.emu.send_text(chat, user, text)
 
     def collect(self) -> None:
+        # Requests are recorded on arrival and get their status when answered: those
+        # not answered yet are looked at again next time.
         requests = self.emu.requests
-        for request in requests[self.seen :]:
-            if request.method == "sendMessage" and request.ok and request.chat_id in self.queued:
-                self.replied.setdefault(request.chat_id, request.arrived)
+        fresh = [r for r in requests[self.seen :] if r.method == "sendMessage"]
         self.seen = len(requests)
+        waiting = []
+        for request in self.unanswered + fresh:
+            if request.status is None:
+                waiting.append(request)
+            elif request.ok and request.chat_id in self.queued:
+                self.replied.setdefault(request.chat_id, request.arrived)
+        self.unanswered = waiting
 
     async def wait_replies(self, chats: set[int], timeout: float) -> None:
         deadline = time.monotonic() + timeout
