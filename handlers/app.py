@@ -9,6 +9,7 @@ handler (which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import sys
@@ -48,6 +49,7 @@ from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
+from handlers.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CallbackQueryHandler(buttons.press))
-    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
         MessageHandler(PRIVATE_MESSAGES & filters.TEXT & ~filters.COMMAND, messages.text)
     )
@@ -296,17 +298,24 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     except (TranscriptError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
-    application = build_application(settings, engine, extensions=extensions)
+    # A webhook is served by handlers/webhook.py (secret and size checked before a body is
+    # read), not by PTB's Updater, which reads whole bodies first.
+    builder = ApplicationBuilder().updater(None) if settings.webhook_url else None
+    application = build_application(settings, engine, extensions=extensions, builder=builder)
     allowed = Update.ALL_TYPES
     try:
         if settings.webhook_url:
-            application.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=_webhook_path(settings.webhook_url),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=allowed,
+            assert settings.webhook_secret is not None  # the config requires one with a URL
+            asyncio.run(
+                serve_webhook(
+                    application,
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url=settings.webhook_url,
+                    path=_webhook_path(settings.webhook_url),
+                    secret=settings.webhook_secret,
+                    allowed_updates=allowed,
+                )
             )
         else:
             application.run_polling(allowed_updates=allowed)
