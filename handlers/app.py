@@ -49,6 +49,7 @@ from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
+from handlers.startup import wait_for_bot_api
 from handlers.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
@@ -303,7 +304,11 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     builder = ApplicationBuilder().updater(None) if settings.webhook_url else None
     application = build_application(settings, engine, extensions=extensions, builder=builder)
     allowed = Update.ALL_TYPES
+    secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
     try:
+        token = settings.require_token()
+        if not asyncio.run(wait_for_bot_api(token, settings.api_url, secrets)):
+            return 0  # stopped by a signal before Telegram was reachable
         if settings.webhook_url:
             assert settings.webhook_secret is not None  # the config requires one with a URL
             asyncio.run(
@@ -323,7 +328,6 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
         # Telegram refused start-up (a revoked token, a webhook URL it will not call).
         # PTB's InvalidToken message quotes the token, and an uncaught traceback bypasses
         # the logging filter: one redacted line instead.
-        secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
         print(
             f"quotebot: error: Telegram refused to start: {redact(str(exc), secrets)}",
             file=sys.stderr,

@@ -495,6 +495,28 @@ async def test_http_webhook_refused_by_telegram_is_one_line(start_bot: StartBot)
             assert secret not in bot.stderr + bot.stdout
 
 
+async def test_unreachable_bot_api_is_retried_one_line_per_attempt_then_stops_on_signal(
+    start_bot: StartBot,
+) -> None:
+    # Nothing listens on this port: every getMe is a refused connection (a NetworkError).
+    closed = _free_port()
+    async with BotApiEmulator(token=TOKEN, username=BOT_USERNAME) as emu:
+        bot = start_bot(emu, TELEGRAM_API_URL=f"http://127.0.0.1:{closed}/bot")
+        deadline = time.monotonic() + START_TIMEOUT
+        while bot.stderr.count("Bot API unreachable") < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert bot.proc.poll() is None, bot.tail()  # still waiting, not dead
+        attempts = [ln for ln in bot.stderr.splitlines() if "Bot API unreachable" in ln]
+        assert len(attempts) >= 2, bot.tail()
+        assert "attempt 1:" in attempts[0] and "retrying in 1 s" in attempts[0]
+        assert "attempt 2:" in attempts[1] and "retrying in 2 s" in attempts[1]
+        bot.proc.send_signal(signal.SIGTERM)
+        assert await bot.wait_exit(EXIT_TIMEOUT) == 0, bot.tail()
+        assert "Traceback" not in bot.stderr
+        for secret in (TOKEN, TOKEN_SECRET):
+            assert secret not in bot.stderr + bot.stdout
+
+
 # --------------------------------------------------------------------------- bad configuration
 
 
