@@ -764,11 +764,21 @@ async def test_daily_quote_is_delivered_once(bot: BotHarness) -> None:
     )
     assert delivered.next_at > due and delivered.failures == 0
 
+    # The daily quote's 🖼 button sends today's passage as a card.
+    [card] = await bot.after(
+        lambda: bot.emu.press_button(chat, li, daily, button_text(daily, "🖼")), chat
+    )
+    assert card.photo and share_payload_of_caption(card) == share_payload(daily)
+
     # Wake with nothing due, then make the same day due again: never a second quote that day.
     bot.daily.wake()
     await bot.make_due(chat, due)
     await eventually(lambda: _rescheduled_after(bot, chat, due), what="the duplicate to be skipped")
-    assert [m.text.startswith("☀️ 今日原话") for m in bot.bot_messages(chat)] == [False, True]
+    assert [(m.text or "").startswith("☀️ 今日原话") for m in bot.bot_messages(chat)] == [
+        False,
+        True,
+        False,  # the card
+    ]
     assert len(bot.emu.requests_for("sendMessage", chat_id=chat)) == 2  # /subscribe + daily
 
 

@@ -169,12 +169,12 @@ def suggestions_view(engine: QuoteEngine, text: str, results: list[Result], lang
 
 
 def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links) -> Reply:
-    """The daily quote: a heading and the passage, no buttons."""
+    """The daily quote: a heading, the passage, and the 🖼 button that sends its card."""
     _ = gettext_for(lang)
     conv = engine.conversation(passage)
     heading = _("Today's quote")
     lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, lang, links)]
-    return Reply(fit_lines(lines), passage_id=passage.id)
+    return Reply(fit_lines(lines), ((card_button(passage, lang),),), passage_id=passage.id)
 
 
 def card_caption_lines(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
