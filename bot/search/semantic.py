@@ -37,10 +37,12 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import numpy as np
+
+if TYPE_CHECKING:  # httpx costs ~80 ms to import; only a remote model needs it
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +343,8 @@ class RemoteModel:
         prefix: bool = False,
         max_batch: int = REMOTE_BATCH_SIZE,
     ) -> None:
+        import httpx
+
         self._key = key or None
         try:
             base = httpx.URL(url.strip())
@@ -437,6 +441,8 @@ class RemoteModel:
             "input_type": kind,
             "encoding_format": "float",
         }
+        import httpx
+
         # `from None` everywhere: the chained httpx exception carries the
         # request, and with it the Authorization header.
         try:
