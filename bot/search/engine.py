@@ -5,8 +5,14 @@ candidates cheaply; each candidate is then scored on evidence a person would
 accept: how much of the query's meaningful vocabulary it contains (weighted by
 rarity, with words the transcript never uses counting against it) and how
 closely the query's characters align with it (rapidfuzz, which forgives
-typos). The same evidence decides "no answer", so a recipe question or a
-keyboard mash gets nothing rather than a random quote.
+typos). A question is scored as typed and without its frame (怎么看, 吗, "what
+does … think about"), and a speaker it names prefers that speaker's turns.
+
+When the words are not evidence enough, the meaning layer (bot.search.meaning)
+offers up to three passages closest in meaning, marked `confident=False`, if
+the query is closer to the conversation than to everyday off-topic talk;
+otherwise the answer is nothing, so a recipe question or a keyboard mash gets
+no random quote. `search` is that one decision, for every caller.
 """
 
 from __future__ import annotations
