@@ -80,7 +80,18 @@ def test_ranking_is_deterministic(engine: QuoteEngine) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["", "   ", "😂😂😂", "？？！。", "asdkjh qwzx", "红烧肉怎么做", "12345"]
+    "query",
+    [
+        "",
+        "   ",
+        "😂😂😂",
+        "？？！。",
+        "asdkjh qwzx",
+        "红烧肉怎么做",
+        "12345",
+        "x" * 5000,
+        "啊啊啊啊",
+    ],
 )
 def test_nothing_for_nonsense(engine: QuoteEngine, query: str) -> None:
     assert engine.search(query) == []

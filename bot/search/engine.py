@@ -78,6 +78,9 @@ SURE_SCORE = 0.5
 W_MEANING_IN_LEXICAL = 0.3
 CONFIRM_MARGIN = -0.02
 SUGGESTIONS = 3
+# A query of fewer different letters or characters than this ("xxxxxxxx",
+# "啊啊啊") gets no suggestions: there is nothing to mean.
+MIN_DISTINCT_CHARS = 3
 
 MeaningMode = Literal["lazy", "background", "off"]
 
@@ -242,6 +245,8 @@ class QuoteEngine:
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
         meaning = self.meaning() if self.options.meaning and question is not None else None
         in_own_words = question is not None and (question.framed or _is_english(query))
+        if len(set(compact_text(normalize(_clean_query(query))))) < MIN_DISTINCT_CHARS:
+            meaning = None  # "xxxxxxxx", "啊啊啊": too little to mean anything
         sure = bool(confident) and confident[0][1] >= SURE_SCORE and not in_own_words
         qvec = meaning.embed(_clean_query(query)) if meaning is not None and not sure else None
         if meaning is None or qvec is None or question is None:
