@@ -105,6 +105,21 @@ def _chars_per_second(conv: Conversation) -> float:
     return chars / span if span > 0 and chars else 4.0
 
 
+def _at(turn: Turn, offset: int, end: int) -> int:
+    """The second of character `offset` of a turn.
+
+    With cue times (imported subtitles) it is interpolated between the cues
+    around it; otherwise across the whole turn, from its start to `end`.
+    """
+    points = [(0, turn.start), *turn.cues, (max(1, len(turn.text)), max(end, turn.start))]
+    before = max((p for p in points if p[0] <= offset), default=points[0])
+    after = min((p for p in points if p[0] > offset), default=points[-1])
+    if after[0] <= before[0]:
+        return before[1]
+    span = max(0, after[1] - before[1])
+    return before[1] + int(span * (offset - before[0]) / (after[0] - before[0]))
+
+
 def cut_passages(conv: Conversation) -> list[Passage]:
     """All passages of a conversation, in order."""
     cps = _chars_per_second(conv)
@@ -112,13 +127,13 @@ def cut_passages(conv: Conversation) -> list[Passage]:
     for i, turn in enumerate(conv.turns):
         if i + 1 < len(conv.turns):
             end = conv.turns[i + 1].start
+        elif conv.end > turn.start:
+            end = conv.end
         else:
             end = turn.start + round(len(turn.text) / cps)
-        duration = max(0, end - turn.start)
         offset = 0
-        total = max(1, len(turn.text))
         for n, text in enumerate(group_sentences(split_sentences(turn.text))):
-            at = turn.start + int(duration * offset / total)
+            at = _at(turn, offset, end)
             passages.append(
                 Passage(
                     id=f"{conv.id}-{turn.index}-{n}",
