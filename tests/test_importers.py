@@ -413,3 +413,17 @@ def test_seed_recut_as_vtt_is_found_at_its_second(tmp_path: Path, shared_cache) 
         h, m, s = (int(x) for x in best["at"].split(":"))
         assert abs(h * 3600 + m * 60 + s - second) <= 2, (phrase, best, second)
         assert best["speaker"] == speaker
+
+
+def test_index_cache_keeps_cue_times(tmp_path: Path) -> None:
+    from bot.search.cache import load_or_build
+
+    lib = tmp_path / "lib"
+    add(read_transcript(write(tmp_path, "show.vtt", VTT)), lib, DATA_DIR)
+    built = load_or_build(DATA_DIR, tmp_path / "cache", lib)
+    cached = load_or_build(DATA_DIR, tmp_path / "cache", lib)  # read back from disk
+    assert [c.id for c in cached.conversations] == ["l367", "show"]
+    assert cached.conversations[1].turns == built.conversations[1].turns
+    assert cached.conversations[1].turns[0].cues == ((25, 3),)
+    assert cached.conversations[1].end == 17
+    assert cached.table.at.tolist() == built.table.at.tolist()

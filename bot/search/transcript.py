@@ -3,6 +3,11 @@
 The loader is strict on purpose: a transcript with a bad header would
 otherwise shift every later quote to the wrong speaker or time, which is
 worse for a quote bot than refusing to start.
+
+Metadata keys: id, title, title_zh, language, video_url, intro_end and
+[speakers.N] (name, name_zh, aliases); conversations imported by `quotebot
+add` also carry `end` (when the recording ends) and `cues = [[turn, offset,
+second], ...]`, the time of every subtitle cue inside its turn.
 """
 
 from __future__ import annotations
