@@ -205,6 +205,11 @@ BAD = {
         "backwards times",
         ": segment 2",
     ),
+    "badnumber.srt": (
+        "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n3x\n00:00:02,500 --> 00:00:03,000\nok\n",
+        "this cue could not be read",
+        ":6: cue 2",
+    ),
     "notsegments.json": ('{"text": "hello"}', "expected an object with", None),
     "broken.json": ('{"segments": [\n{"start": 1,,}]}', "not JSON", ":2"),
 }

@@ -214,7 +214,9 @@ def join(a: str, b: str) -> str:
 # -- turns ------------------------------------------------------------------------------
 
 
-def merge_cues(cues: list[Cue], default_speaker: str = "1") -> tuple[list[str], list[DraftTurn]]:
+def merge_cues(
+    cues: list[Cue], default_speaker: str = "Speaker 1"
+) -> tuple[list[str], list[DraftTurn]]:
     """Consecutive cues of one speaker as turns; a new turn at a speaker change or a pause.
 
     A cue without a speaker continues the previous cue's speaker. Each turn keeps

@@ -83,6 +83,20 @@ def _timing_lines(path: Path, text: str) -> list[tuple[int, float, float]]:
     return out
 
 
+def _unread_cue(path: Path, starts: list[float], timings: list[tuple[int, float, float]]) -> None:
+    """Refuse by its line the first timing line the parser did not read as a cue."""
+    for n, (line, start, _end) in enumerate(timings, 1):
+        if n > len(starts) or abs(starts[n - 1] - start) > 0.0005:
+            raise ImportRefused(
+                path,
+                "this cue could not be read (a cue is an optional number or id, its timing "
+                "line, then its text, with a blank line between cues)",
+                line=line,
+                cue=n,
+            )
+    raise ImportRefused(path, f"{len(starts)} cues read but {len(timings)} timing lines")
+
+
 def _draft(path: Path, fmt: str, cues: list[Cue], empty: str, unit: str = "cue") -> Draft:
     check_times(path, cues, unit)
     speakers, turns = merge_cues(cues)
@@ -106,10 +120,7 @@ def read_vtt(path: Path, text: str) -> Draft:
     except MalformedFileError as exc:
         raise ImportRefused(path, f"not a WebVTT file ({exc})") from None
     if len(captions) != len(timings):
-        raise ImportRefused(
-            path,
-            f"{len(timings)} cue timings but {len(captions)} readable cues; is a cue malformed?",
-        )
+        _unread_cue(path, [_seconds(c.start) for c in captions], timings)
     cues = []
     for n, (caption, (line, start, end)) in enumerate(zip(captions, timings, strict=True), 1):
         voice = caption.voice.strip() if caption.voice else None
@@ -141,10 +152,7 @@ def read_srt(path: Path, text: str) -> Draft:
     except (ValueError, srt.TimestampParseError) as exc:
         raise ImportRefused(path, f"not an SRT file ({exc})") from None
     if len(subtitles) != len(timings):
-        raise ImportRefused(
-            path,
-            f"{len(timings)} cue timings but {len(subtitles)} readable cues; is a cue malformed?",
-        )
+        _unread_cue(path, [s.start.total_seconds() for s in subtitles], timings)
     cues = []
     for n, (sub, (line, _start, _end)) in enumerate(zip(subtitles, timings, strict=True), 1):
         body = sub.content.strip()
