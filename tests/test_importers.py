@@ -432,3 +432,21 @@ def test_index_cache_keeps_cue_times(tmp_path: Path) -> None:
     assert cached.conversations[1].turns[0].cues == ((25, 3),)
     assert cached.conversations[1].end == 17
     assert cached.table.at.tolist() == built.table.at.tolist()
+
+
+def test_english_transcript_is_cut_at_full_stops(tmp_path: Path) -> None:
+    sentences = [f"Sentence {n} says one thing." for n in range(8)]  # 26 characters each
+    segments = [
+        {"start": 2.0 * n, "end": 2.0 * n + 2, "text": s, "speaker": "Host"}
+        for n, s in enumerate(sentences)
+    ]
+    path = write(tmp_path, "en.json", json.dumps({"segments": segments}))
+    conv = add(read_transcript(path), tmp_path / "lib", tmp_path / "nodata")
+    assert conv.language == "en" and len(conv.turns) == 1
+    passages = cut_passages(conv)
+    # Two sentences a passage (at least 40 characters), joined with a space, each at its cue.
+    assert [p.text for p in passages][:2] == [
+        "Sentence 0 says one thing. Sentence 1 says one thing.",
+        "Sentence 2 says one thing. Sentence 3 says one thing.",
+    ]
+    assert [p.at for p in passages] == [0, 4, 8, 12]
