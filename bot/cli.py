@@ -1,4 +1,4 @@
-"""The `quotebot` command line: search, card, console, index, run.
+"""The `quotebot` command line: search, card, console, index, run; add, conversations, remove.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="folder of transcripts (default: bundled data/)"
+    )
+    parser.add_argument(
+        "--library-dir",
+        type=Path,
+        default=None,
+        help="the user library that `add` writes to and every command loads beside the "
+        "bundled data (default: QUOTEBOT_LIBRARY_DIR, else ~/.local/share/quotebot/library)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -116,6 +123,64 @@ def build_parser() -> argparse.ArgumentParser:
         "(/help lists them); buttons appear as numbered choices. Ctrl-D quits.",
     )
     console.add_argument("--lang", choices=["zh", "en"], default="zh", help="reply language")
+    add = sub.add_parser(
+        "add",
+        help="import subtitles or a transcript into the library",
+        description=(
+            "Import FILE into the user library as a conversation the bot quotes. Accepted: "
+            "WebVTT (.vtt; voice tags <v Name> become speakers, styling tags are dropped), "
+            "SRT (.srt; 'Name:' at the start of a cue becomes its speaker), JSON "
+            '({"segments": [{"start", "end", "text", "speaker"?}]}, times in seconds, as '
+            "Whisper-style tools export) and the seed's own format (.txt with headers "
+            "'发言人N HH:MM:SS', its .toml beside it if there is one). Encoded as UTF-8 (with or "
+            "without a BOM) or UTF-16 with a BOM. Consecutive cues of one speaker become one "
+            "turn (a new turn at a speaker change or a pause over 3 s), and every cue keeps "
+            "its time. A file that cannot be imported (not subtitles, empty, overlapping or "
+            "backwards times, another encoding) is one line naming the file and the line or "
+            "cue, exit code 2, and nothing is written."
+        ),
+        epilog="example: quotebot add my-show.vtt --title 'My Show #12' "
+        "--video-url https://www.youtube.com/watch?v=XXXXXXXXXXX --speaker 1=Ann",
+    )
+    add.add_argument("file", type=Path, metavar="FILE", help="the .vtt, .srt, .json or .txt file")
+    add.add_argument("--title", help="the conversation's title (default: the file's name)")
+    add.add_argument(
+        "--video-url",
+        metavar="URL",
+        help="the recording's URL; quotes link to it at their second (YouTube's t=)",
+    )
+    add.add_argument(
+        "--speaker",
+        action="append",
+        default=[],
+        metavar="LABEL=NAME",
+        help="name a speaker: LABEL is the name in the file (voice tag, 'Name:' prefix, "
+        "SPEAKER_00) or its number in order of appearance (1, 2, …); repeatable",
+    )
+    add.add_argument(
+        "--language",
+        metavar="LANG",
+        help="the transcript's language tag, e.g. zh-Hans or en (default: guessed from the text)",
+    )
+    add.add_argument(
+        "--id",
+        dest="conv_id",
+        metavar="ID",
+        help="1-12 letters or digits, used in share links (default: from the file's name)",
+    )
+    sub.add_parser(
+        "conversations",
+        help="list the conversations: bundled and in the library",
+        description="List every conversation the bot quotes: id, title, turns, duration and "
+        "source (bundled with quotebot, or library: added with `quotebot add`).",
+    )
+    remove = sub.add_parser(
+        "remove",
+        help="take a conversation out of the library",
+        description="Remove the conversation ID from the user library (its .txt and .toml). "
+        "Bundled conversations cannot be removed.",
+    )
+    remove.add_argument("conv_id", metavar="ID", help="the conversation's id (see `conversations`)")
     sub.add_parser(
         "run",
         help="run the Telegram bot (long polling, or a webhook if QUOTEBOT_WEBHOOK_URL is set)",
@@ -207,6 +272,81 @@ def cmd_card(args: argparse.Namespace, engine) -> int:
     return 0
 
 
+def _library(args: argparse.Namespace, settings) -> Path:
+    return args.library_dir or settings.library_dir
+
+
+def cmd_add(args: argparse.Namespace, settings) -> int:
+    import time
+
+    from bot.search.importers import ImportRefused, read_transcript
+    from bot.search.importers.catalog import LibraryError, add
+
+    if (
+        args.video_url is not None
+        and args.video_url
+        and not args.video_url.startswith(("https://", "http://"))
+    ):
+        print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        draft = read_transcript(args.file)
+        conv = add(
+            draft,
+            _library(args, settings),
+            settings.data_dir,
+            conv_id=args.conv_id,
+            title=args.title,
+            video_url=args.video_url,
+            language=args.language,
+            speakers=args.speaker,
+        )
+    except (ImportRefused, LibraryError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    speakers = ", ".join(s.name for s in conv.speakers.values())
+    print(
+        f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
+        f"{format_hms(conv.duration)}, speakers: {speakers}) in {elapsed:.2f} s\n"
+        f"  {conv.source}"
+    )
+    return 0
+
+
+def cmd_conversations(args: argparse.Namespace, settings) -> int:
+    from bot.search.importers.catalog import entries
+    from bot.search.transcript import TranscriptError
+
+    try:
+        rows = entries(settings.data_dir, _library(args, settings))
+    except (TranscriptError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    width = max([2, *(len(e.conversation.id) for e in rows)])
+    print(f"{'ID':<{width}}  {'SOURCE':<7}  {'TURNS':>5}  DURATION  TITLE")
+    for e in rows:
+        c = e.conversation
+        print(
+            f"{c.id:<{width}}  {e.source:<7}  {len(c.turns):>5}  {format_hms(c.duration)}  {c.title}"
+        )
+    print(f"library: {_library(args, settings)}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings) -> int:
+    from bot.search.importers.catalog import LibraryError, remove
+
+    try:
+        path = remove(args.conv_id, _library(args, settings), settings.data_dir)
+    except LibraryError as exc:
+        print(f"{PROG} remove: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"removed {args.conv_id} ({path})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -225,6 +365,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings)
+    if args.library_dir is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, library_dir=args.library_dir)
+    if args.command == "add":
+        return cmd_add(args, settings)
+    if args.command == "conversations":
+        return cmd_conversations(args, settings)
+    if args.command == "remove":
+        return cmd_remove(args, settings)
     held = None
     if args.command in ("run", "console"):
         # Before anything slow: one bot per database, and a database it can use.
@@ -260,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.cache_dir,
             meaning="background" if args.command == "console" else "lazy",
             progress=terminal_progress("embedding passages"),
+            library_dir=settings.library_dir,
         )
     except (TranscriptError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -22,6 +22,16 @@ _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 
+def default_library_dir(env: dict[str, str]) -> Path:
+    """The user library `quotebot add` writes to: QUOTEBOT_LIBRARY_DIR, else
+    $XDG_DATA_HOME/quotebot/library (~/.local/share/quotebot/library)."""
+    raw = env.get("QUOTEBOT_LIBRARY_DIR", "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    base = env.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
+    return Path(base) / "quotebot" / "library"
+
+
 class ConfigError(ValueError):
     """A setting that is missing or malformed; the message names the variable."""
 
@@ -45,6 +55,8 @@ class Settings:
     user_rate_per_minute: int = 20
     send_rate_per_second: float = 30.0
     catch_up: bool = True
+    # The user library `quotebot add` writes to; loaded beside data_dir.
+    library_dir: Path | None = None
 
     def require_token(self) -> str:
         if not self.token:
@@ -178,6 +190,7 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         user_rate_per_minute=_int(env, "QUOTEBOT_USER_RATE", 20, 1, 10_000),
         send_rate_per_second=float(send_rate),
         catch_up=_bool(env, "QUOTEBOT_CATCH_UP", True),
+        library_dir=default_library_dir(env),
     )
 
 

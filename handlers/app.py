@@ -295,7 +295,12 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
         return 2
     try:
         # The meaning layer is built on a thread: the bot answers by words meanwhile.
-        engine = QuoteEngine.load(settings.data_dir, settings.cache_dir, meaning="background")
+        engine = QuoteEngine.load(
+            settings.data_dir,
+            settings.cache_dir,
+            meaning="background",
+            library_dir=settings.library_dir,
+        )
     except (TranscriptError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2

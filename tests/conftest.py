@@ -28,6 +28,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         cache = Path(tempfile.mkdtemp(prefix="quotebot-test-cache-"))
         _session["owned"] = cache
         os.environ["QUOTEBOT_CACHE_DIR"] = str(cache)
+    # Hermetic: no test (nor any quotebot it starts) sees the user library of whoever runs them.
+    library = Path(tempfile.mkdtemp(prefix="quotebot-test-library-"))
+    _session["library"] = library
+    os.environ["QUOTEBOT_LIBRARY_DIR"] = str(library / "none")
     engine = QuoteEngine.load(DEFAULT_DATA_DIR, cache, meaning="lazy")
     engine.meaning()  # embed (or load) the passages now, not inside the first test that needs them
     _session["cache"] = cache
@@ -35,6 +39,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_session.get("library", "/nonexistent"), ignore_errors=True)
     owned = _session.get("owned")
     if isinstance(owned, Path):
         shutil.rmtree(owned, ignore_errors=True)

@@ -81,12 +81,23 @@ def test_wheel_installed_in_a_fresh_venv_answers_a_search(
     # The session's cache: the bundled data is the same files, so the index and the
     # meaning vectors are found under the same keys (embedding them again would take a minute).
     env["QUOTEBOT_CACHE_DIR"] = str(shared_cache)
+    env["QUOTEBOT_LIBRARY_DIR"] = str(tmp_path / "library")  # never the user's own
     where = run(python, "-c", "import bot; print(bot.__file__)", cwd=elsewhere, env=env)
     assert Path(where.strip()).is_relative_to(venv), where
     out = run(venv / "bin" / "quotebot", "search", "--json", "RLHF", cwd=elsewhere, env=env)
     answer = json.loads(out)
     assert answer["query"] == "RLHF" and answer["results"]
     assert answer["results"][0]["quote"]
+    # `quotebot add` from the wheel: the importers ship in it, the library is outside it.
+    srt = elsewhere / "show.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nAnn: hello\n", encoding="utf-8")
+    assert run(venv / "bin" / "quotebot", "add", srt, cwd=elsewhere, env=env).startswith(
+        "added show"
+    )
+    assert "show  library" in run(
+        venv / "bin" / "quotebot", "conversations", cwd=elsewhere, env=env
+    )
+    run(venv / "bin" / "quotebot", "remove", "show", cwd=elsewhere, env=env)
     card = elsewhere / "card.png"
     run(venv / "bin" / "quotebot", "card", "--out", card, "RLHF", cwd=elsewhere, env=env)
     assert card.read_bytes().startswith(b"\x89PNG")

@@ -33,11 +33,11 @@ from bot.search.index import InvertedIndex, build_index
 from bot.search.library import PassageTable, table_from_conversations
 from bot.search.segment import Segmenter, load_word_list, read_user_dict
 from bot.search.textnorm import compact_text, normalize
-from bot.search.transcript import Conversation, Speaker, Turn, load_directory
+from bot.search.transcript import Conversation, Speaker, Turn, load_all
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "7"
+FORMAT_VERSION = "8"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
 MANIFEST = "index.json"
 WORDS = "words.dict"
@@ -76,15 +76,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "quotebot"
 
 
-def data_key(data_dir: Path) -> str:
-    """Hash of everything the index is made from."""
+def data_key(data_dir: Path, library_dir: Path | None = None) -> str:
+    """Hash of everything the index is made from: the bundled data and the user library."""
     digest = hashlib.sha256(f"format={FORMAT_VERSION};jieba={jieba.__version__}".encode())
-    files = sorted(data_dir.glob("*.txt")) + sorted(data_dir.glob("*.toml"))
-    for path in sorted(set(files)):
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+    folders = [("data", data_dir)]
+    if library_dir is not None and library_dir.is_dir():
+        folders.append(("library", library_dir))
+    for tag, folder in folders:
+        files = sorted(folder.glob("*.txt")) + sorted(folder.glob("*.toml"))
+        for path in sorted(set(files)):
+            digest.update(f"{tag}/{path.name}".encode() + b"\0")
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
     return digest.hexdigest()[:20]
 
 
@@ -92,10 +96,12 @@ def _stopwords(data_dir: Path) -> list[str]:
     return load_word_list(data_dir / "stopwords.txt")
 
 
-def load_or_build(data_dir: Path, cache_dir: Path | None = None) -> IndexFiles:
-    """The index for `data_dir`: from the cache if it matches, else built and cached."""
+def load_or_build(
+    data_dir: Path, cache_dir: Path | None = None, library_dir: Path | None = None
+) -> IndexFiles:
+    """The index for `data_dir` (and the user library): from the cache if it matches, else built."""
     cache_dir = cache_dir or default_cache_dir()
-    key = data_key(data_dir)
+    key = data_key(data_dir, library_dir)
     folder = cache_dir / f"index-{key}"
     aliases = load_aliases(data_dir / "aliases.toml")
     stopwords = _stopwords(data_dir)
@@ -106,13 +112,18 @@ def load_or_build(data_dir: Path, cache_dir: Path | None = None) -> IndexFiles:
             return IndexFiles(conversations, table, index, segmenter, aliases, key)
         except Exception as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
             log.warning("index cache %s unreadable (%s); rebuilding it", folder, exc)
-    return _build(data_dir, folder, key, aliases, stopwords)
+    return _build(data_dir, folder, key, aliases, stopwords, library_dir)
 
 
 def _build(
-    data_dir: Path, folder: Path, key: str, aliases: Aliases, stopwords: list[str]
+    data_dir: Path,
+    folder: Path,
+    key: str,
+    aliases: Aliases,
+    stopwords: list[str],
+    library_dir: Path | None = None,
 ) -> IndexFiles:
-    conversations = load_directory(data_dir)
+    conversations = load_all(data_dir, library_dir)
     table = table_from_conversations(conversations)
     user_words = read_user_dict(data_dir / "userdict.txt")
     # Alias keys are single tokens by design: make jieba keep them whole.
@@ -192,9 +203,13 @@ def _conversation_json(conv: Conversation) -> dict[str, Any]:
         "speakers": [
             [s.number, s.name, s.name_zh, list(s.aliases)] for s in conv.speakers.values()
         ],
-        "turns": [[t.index, t.speaker, t.start, t.text, t.line] for t in conv.turns],
+        "turns": [
+            [t.index, t.speaker, t.start, t.text, t.line, [list(c) for c in t.cues]]
+            for t in conv.turns
+        ],
         "source": None if conv.source is None else str(conv.source),
         "intro_end": conv.intro_end,
+        "end": conv.end,
     }
 
 
@@ -205,13 +220,22 @@ def _conversation_from(obj: dict[str, Any]) -> Conversation:
         _check(isinstance(aliases, list) and all(isinstance(a, str) for a in aliases))
         speakers[number] = Speaker(number, name, name_zh, tuple(aliases))
     turns = []
-    for index, speaker, start, text, line in obj["turns"]:
+    for index, speaker, start, text, line, cues in obj["turns"]:
         _check(all(isinstance(v, int) for v in (index, speaker, start, line)))
         _check(isinstance(text, str))
-        turns.append(Turn(index, speaker, start, text, line))
+        _check(
+            isinstance(cues, list)
+            and all(
+                isinstance(c, list) and len(c) == 2 and all(isinstance(v, int) for v in c)
+                for c in cues
+            ),
+            "cues",
+        )
+        turns.append(Turn(index, speaker, start, text, line, tuple((o, s) for o, s in cues)))
     for name in ("id", "title", "title_zh", "language", "video_url"):
         _check(isinstance(obj[name], str), name)
     _check(isinstance(obj["intro_end"], int), "intro_end")
+    _check(isinstance(obj["end"], int), "end")
     _check(obj["source"] is None or isinstance(obj["source"], str), "source")
     return Conversation(
         id=obj["id"],
@@ -223,6 +247,7 @@ def _conversation_from(obj: dict[str, Any]) -> Conversation:
         turns=turns,
         source=None if obj["source"] is None else Path(obj["source"]),
         intro_end=obj["intro_end"],
+        end=obj["end"],
     )
 
 

@@ -151,6 +151,7 @@ class QuoteEngine:
         cache_dir: Path | None = None,
         meaning: MeaningMode = "lazy",
         progress: Callable[[int, int], None] | None = None,
+        library_dir: Path | None = None,
     ) -> QuoteEngine:
         """Load the data directory, using (or building) the on-disk index cache.
 
@@ -158,10 +159,11 @@ class QuoteEngine:
         the model and the passage vectors at the first query that needs them
         (a one-shot CLI search stays fast when words suffice), "background"
         builds them on a thread at once (the bot answers lexically meanwhile),
-        "off" never.
+        "off" never. `library_dir` is the user library (`quotebot add`), loaded
+        after the bundled conversations; absent or empty is fine.
         """
         data_dir = data_dir or DEFAULT_DATA_DIR
-        files: IndexFiles = load_or_build(data_dir, cache_dir)
+        files: IndexFiles = load_or_build(data_dir, cache_dir, library_dir)
         engine = cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
         engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
         return engine

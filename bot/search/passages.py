@@ -44,11 +44,17 @@ class Passage:
     quality: Quality
 
 
+# A Latin full stop ends a sentence when a capitalised word follows ("works. It"),
+# for English transcripts; "3.5", "GPT-4.5" and "..." are not sentence ends.
+_LATIN_STOP = re.compile(r"(?<=[a-z0-9)\"'”’][.])\s+(?=[A-Z\"“‘'])")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a turn, paragraph breaks counting as sentence ends."""
     out: list[str] = []
     for paragraph in text.split("\n"):
-        out.extend(s.strip() for s in _SENTENCE.findall(paragraph) if s.strip())
+        for sentence in _SENTENCE.findall(paragraph):
+            out.extend(s.strip() for s in _LATIN_STOP.split(sentence) if s.strip())
     return out
 
 
@@ -68,6 +74,13 @@ def _split_long(sentence: str) -> list[str]:
     return [p[i : i + MAX_PASSAGE] for p in pieces for i in range(0, len(p), MAX_PASSAGE)]
 
 
+def _glue(a: str, b: str) -> str:
+    """Two sentences of one passage: a space between Latin ones ("works. It"), none in Chinese."""
+    if a and b and a[-1].isascii() and b[0].isascii() and not a[-1].isspace():
+        return f"{a} {b}"
+    return a + b
+
+
 def group_sentences(sentences: list[str]) -> list[str]:
     """Greedily join sentences into passages of MIN_PASSAGE..MAX_PASSAGE characters."""
     groups: list[str] = []
@@ -76,14 +89,14 @@ def group_sentences(sentences: list[str]) -> list[str]:
         if current and len(current) + len(sentence) > MAX_PASSAGE:
             groups.append(current)
             current = ""
-        current += sentence
+        current = _glue(current, sentence)
         if len(current) >= MIN_PASSAGE:
             groups.append(current)
             current = ""
     if current:
         # A short tail joins the previous passage if it fits, else stands alone.
         if groups and len(groups[-1]) + len(current) <= MAX_PASSAGE:
-            groups[-1] += current
+            groups[-1] = _glue(groups[-1], current)
         else:
             groups.append(current)
     return groups
@@ -105,6 +118,21 @@ def _chars_per_second(conv: Conversation) -> float:
     return chars / span if span > 0 and chars else 4.0
 
 
+def _at(turn: Turn, offset: int, end: int) -> int:
+    """The second of character `offset` of a turn.
+
+    With cue times (imported subtitles) it is interpolated between the cues
+    around it; otherwise across the whole turn, from its start to `end`.
+    """
+    points = [(0, turn.start), *turn.cues, (max(1, len(turn.text)), max(end, turn.start))]
+    before = max((p for p in points if p[0] <= offset), default=points[0])
+    after = min((p for p in points if p[0] > offset), default=points[-1])
+    if after[0] <= before[0]:
+        return before[1]
+    span = max(0, after[1] - before[1])
+    return before[1] + int(span * (offset - before[0]) / (after[0] - before[0]))
+
+
 def cut_passages(conv: Conversation) -> list[Passage]:
     """All passages of a conversation, in order."""
     cps = _chars_per_second(conv)
@@ -112,13 +140,16 @@ def cut_passages(conv: Conversation) -> list[Passage]:
     for i, turn in enumerate(conv.turns):
         if i + 1 < len(conv.turns):
             end = conv.turns[i + 1].start
+        elif conv.end > turn.start:
+            end = conv.end
         else:
             end = turn.start + round(len(turn.text) / cps)
-        duration = max(0, end - turn.start)
         offset = 0
-        total = max(1, len(turn.text))
         for n, text in enumerate(group_sentences(split_sentences(turn.text))):
-            at = turn.start + int(duration * offset / total)
+            found = turn.text.find(text[:8], offset)
+            # With cue times the passage's own first character decides (the space or
+            # line break before it may belong to the cue before); without, as always.
+            at = _at(turn, found if turn.cues and found >= 0 else offset, end)
             passages.append(
                 Passage(
                     id=f"{conv.id}-{turn.index}-{n}",
@@ -132,6 +163,5 @@ def cut_passages(conv: Conversation) -> list[Passage]:
                     quality=_quality(text, turn),
                 )
             )
-            found = turn.text.find(text[:8], offset)
             offset = (found if found >= 0 else offset) + len(text)
     return passages

@@ -3,6 +3,11 @@
 The loader is strict on purpose: a transcript with a bad header would
 otherwise shift every later quote to the wrong speaker or time, which is
 worse for a quote bot than refusing to start.
+
+Metadata keys: id, title, title_zh, language, video_url, intro_end and
+[speakers.N] (name, name_zh, aliases); conversations imported by `quotebot
+add` also carry `end` (when the recording ends) and `cues = [[turn, offset,
+second], ...]`, the time of every subtitle cue inside its turn.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ class Turn:
     start: int  # seconds from the start of the recording
     text: str  # paragraphs joined by "\n"
     line: int  # line of the header in the file, for error messages
+    # Imported subtitles: (character offset in `text`, second) of each cue that
+    # made the turn, so a passage's time is interpolated between cue times
+    # instead of across the whole turn. Empty for hand-written transcripts.
+    cues: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,13 @@ class Conversation:
     # Seconds before which the recording is introduction and sponsor reads:
     # such passages answer only queries clearly about them, and are never a daily quote.
     intro_end: int = 0
+    # Second at which the recording ends (the last cue's end), 0 when unknown.
+    end: int = 0
+
+    @property
+    def duration(self) -> int:
+        """Seconds the conversation lasts: its end if known, else the last turn's start."""
+        return max(self.end, self.turns[-1].start if self.turns else 0)
 
     def video_link(self, seconds: int) -> str:
         """A link that opens the recording at `seconds` (YouTube's `t` parameter)."""
@@ -167,7 +183,14 @@ def load_conversation(txt_path: Path) -> Conversation:
             for num, info in meta.get("speakers", {}).items()
         }
         intro_end = parse_hms(str(meta["intro_end"])) if "intro_end" in meta else 0
+        end = parse_hms(str(meta["end"])) if "end" in meta else 0
         conv_id = str(meta["id"])
+        cue_rows = meta.get("cues", [])
+        if not isinstance(cue_rows, list) or not all(
+            isinstance(r, list) and len(r) == 3 and all(isinstance(v, int) for v in r)
+            for r in cue_rows
+        ):
+            raise ValueError("cues must be a list of [turn, offset, second] whole numbers")
     except (KeyError, ValueError, TypeError) as exc:
         raise TranscriptError(meta_path, None, f"bad metadata: {exc}") from None
     if not re.fullmatch(r"[A-Za-z0-9]{1,12}", conv_id):
@@ -176,6 +199,9 @@ def load_conversation(txt_path: Path) -> Conversation:
         text = txt_path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TranscriptError(txt_path, None, f"not UTF-8: {exc}") from None
+    turns = parse_turns(text, txt_path, speakers)
+    if cue_rows:
+        turns = _attach_cues(turns, cue_rows, meta_path)
     return Conversation(
         id=conv_id,
         title=str(meta.get("title", txt_path.stem)),
@@ -183,24 +209,68 @@ def load_conversation(txt_path: Path) -> Conversation:
         language=str(meta.get("language", "zh-Hans")),
         video_url=str(meta.get("video_url", "")),
         speakers=speakers,
-        turns=parse_turns(text, txt_path, speakers),
+        turns=turns,
         source=txt_path,
         intro_end=intro_end,
+        end=end,
     )
 
 
-def load_directory(data_dir: Path) -> list[Conversation]:
+def _attach_cues(turns: list[Turn], rows: list[list[int]], meta_path: Path) -> list[Turn]:
+    """Give each turn its cue times from the metadata's `cues = [[turn, offset, second], ...]`."""
+    by_turn: dict[int, list[tuple[int, int]]] = {}
+    for turn, offset, second in rows:
+        if not 0 <= turn < len(turns) or not 0 <= offset <= len(turns[turn].text):
+            raise TranscriptError(
+                meta_path,
+                None,
+                f"bad metadata: cue [{turn}, {offset}, {second}] is outside the text",
+            )
+        by_turn.setdefault(turn, []).append((offset, second))
+    out = []
+    for t in turns:
+        cues = tuple(sorted(by_turn.get(t.index, ())))
+        out.append(Turn(t.index, t.speaker, t.start, t.text, t.line, cues) if cues else t)
+    return out
+
+
+def load_directory(data_dir: Path, allow_empty: bool = False) -> list[Conversation]:
     """Every conversation in a data directory (each .txt with a .toml beside it), by file name."""
     convs = [
         load_conversation(p)
         for p in sorted(data_dir.glob("*.txt"))
         if p.with_suffix(".toml").exists()
     ]
-    if not convs:
+    if not convs and not allow_empty:
         raise TranscriptError(data_dir, None, "no conversations (*.txt with a .toml beside it)")
+    _no_duplicates(convs, data_dir)
+    return convs
+
+
+def load_all(data_dir: Path, library_dir: Path | None = None) -> list[Conversation]:
+    """The bundled conversations, then those of the user library (which may be empty or absent).
+
+    Either folder may hold none, as long as there is one conversation in all.
+    """
+    convs = load_directory(data_dir, allow_empty=True)
+    if (
+        library_dir is not None
+        and library_dir.is_dir()
+        and library_dir.resolve() != data_dir.resolve()
+    ):
+        convs += load_directory(library_dir, allow_empty=True)
+    if not convs:
+        where = f"{data_dir}" + (f" or {library_dir}" if library_dir is not None else "")
+        raise TranscriptError(
+            data_dir, None, f"no conversations in {where} (*.txt with a .toml beside it)"
+        )
+    _no_duplicates(convs, data_dir)
+    return convs
+
+
+def _no_duplicates(convs: list[Conversation], data_dir: Path) -> None:
     seen: dict[str, Path | None] = {}
     for conv in convs:
         if conv.id in seen:
             raise TranscriptError(conv.source or data_dir, None, f"duplicate id {conv.id!r}")
         seen[conv.id] = conv.source
-    return convs
