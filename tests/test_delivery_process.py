@@ -88,6 +88,17 @@ async def _until_in_flight(bot: BotProcess, emu: BotApiEmulator) -> None:
     )
 
 
+async def _mid_round(start: StartBot, emu: BotApiEmulator, db_path: Path):
+    """SUBSCRIBERS chats due at once, `quotebot run` started, 30 sent and more in flight."""
+    chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(SUBSCRIBERS)]
+    await _subscribe_all(db_path, chats)
+    emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
+    first = _start(start, emu, db_path)
+    await _until_sent(first, emu, 30, START_TIMEOUT)
+    await _until_in_flight(first, emu)
+    return chats, first
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_graceful_stop_during_a_round_then_restart_sends_each_chat_exactly_once(
     start_bot: StartBot,  # noqa: F811
@@ -96,12 +107,7 @@ async def test_graceful_stop_during_a_round_then_restart_sends_each_chat_exactly
 ) -> None:
     db_path = tmp_path / "daily.db"
     async with BotApiEmulator(token=TOKEN, username=BOT_USERNAME) as emu:
-        chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(SUBSCRIBERS)]
-        await _subscribe_all(db_path, chats)
-        emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
-        first = _start(start_bot, emu, db_path)
-        await _until_sent(first, emu, 30, START_TIMEOUT)
-        await _until_in_flight(first, emu)
+        chats, first = await _mid_round(start_bot, emu, db_path)
         code, took = await first.stop(sig)
         assert code == 0, first.tail()
         assert took < EXIT_TIMEOUT, f"took {took:.1f}s to exit"
@@ -129,12 +135,7 @@ async def test_crash_during_a_round_skips_no_chat_and_repeats_no_passage(
 ) -> None:
     db_path = tmp_path / "daily.db"
     async with BotApiEmulator(token=TOKEN, username=BOT_USERNAME) as emu:
-        chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(SUBSCRIBERS)]
-        await _subscribe_all(db_path, chats)
-        emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
-        first = _start(start_bot, emu, db_path)
-        await _until_sent(first, emu, 30, START_TIMEOUT)
-        await _until_in_flight(first, emu)
+        chats, first = await _mid_round(start_bot, emu, db_path)
         first.proc.send_signal(signal.SIGKILL)
         await first.wait_exit(EXIT_TIMEOUT)
         stuck = _db(db_path, "SELECT chat_id, passage FROM deliveries WHERE status = 'sending'")
