@@ -87,28 +87,15 @@ def telegram_sender(bot: Bot):
     async def send_daily(chat_id: int, reply: Reply) -> Outcome:
         try:
             await bot.send_message(chat_id=chat_id, **message_kwargs(reply), rate_limit_args=0)
-        except RetryAfter as exc:
-            return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=retry_seconds(exc))
-        except ChatMigrated as exc:
-            return Outcome(Kind.MIGRATED, "migrated", new_chat_id=exc.new_chat_id)
-        except Forbidden as exc:
-            return Outcome(Kind.GONE, redact(str(exc)))
-        except BadRequest as exc:
-            text = str(exc).lower()
-            if any(marker in text for marker in _GONE):
-                return Outcome(Kind.GONE, redact(str(exc)))
-            return Outcome(Kind.FAILED, redact(str(exc)))
-        except (TimedOut, NetworkError) as exc:
-            return Outcome(Kind.TRANSIENT, redact(str(exc)))
         except TelegramError as exc:
-            return Outcome(Kind.FAILED, redact(str(exc)))
+            return outcome_for(exc)
         return Outcome(Kind.SENT)
 
     return send_daily
 
 
 def outcome_for(exc: Exception) -> Outcome:
-    """What a failed daily send means, read as send_daily reads it (used for daily cards)."""
+    """What a failed daily send (a message or a card) means to the scheduler."""
     if isinstance(exc, RetryAfter):
         return Outcome(Kind.RETRY_AFTER, "flood limit", retry_after=retry_seconds(exc))
     if isinstance(exc, ChatMigrated):
