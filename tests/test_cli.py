@@ -226,3 +226,12 @@ def test_console_card_renders_the_last_shown_passage(cache_env: dict, tmp_path: 
     assert len(paths) == 2 and all(p.is_file() for p in paths)
     assert paths[0].name.startswith("l367-") and ".light." in paths[0].name
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_search_words_answer_never_loads_the_model(tmp_path: Path) -> None:
+    """A fresh cache and a query the words answer surely: no passage is embedded."""
+    cache = tmp_path / "fresh-cache"
+    proc = run(["search", "--json", "人类反馈强化学习"], env={"QUOTEBOT_CACHE_DIR": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["confident"] is True
+    assert not list(cache.glob("vectors-*")), "the meaning vectors were built for nothing"

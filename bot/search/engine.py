@@ -245,20 +245,28 @@ class QuoteEngine:
             return []
         scored, question = self._lexical(query)
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
-        meaning = self.meaning() if self.options.meaning and question is not None else None
-        in_own_words = question is not None and (question.framed or _is_english(query))
-        if len(set(compact_text(normalize(_clean_query(query))))) < MIN_DISTINCT_CHARS:
-            meaning = None  # "xxxxxxxx", "啊啊啊": too little to mean anything
-        sure = bool(confident) and confident[0][1] >= SURE_SCORE and not in_own_words
-        qvec = meaning.embed(_clean_query(query)) if meaning is not None and not sure else None
-        if meaning is None or qvec is None or question is None:
+
+        def answers() -> list[Result]:
             return [Result(self.table[row], score) for row, score in confident[:limit]]
+
+        if question is None or not self.options.meaning:
+            return answers()
+        in_own_words = question.framed or _is_english(query)
+        if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
+            return answers()  # the words are evidence enough: the model is not even loaded
+        cleaned = _clean_query(query)
+        if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
+            return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
+        meaning = self.meaning()
+        qvec = meaning.embed(cleaned) if meaning is not None else None
+        if meaning is None or qvec is None:
+            return answers()
         similarity = meaning.similarities(qvec)
         margin = float(np.max(similarity)) - meaning.off_topic_similarity(qvec)
         if confident and (confident[0][1] >= SURE_SCORE or margin >= CONFIRM_MARGIN):
             if in_own_words:  # the words are there; meaning orders the passages that hold them
                 confident.sort(key=lambda rc: -(rc[1] + W_MEANING_IN_LEXICAL * similarity[rc[0]]))
-            return [Result(self.table[row], score) for row, score in confident[:limit]]
+            return answers()
         if self.options.gate and margin < GATE_MARGIN:
             return []
         return self._closest_in_meaning(similarity, scored, question, min(limit, SUGGESTIONS))
