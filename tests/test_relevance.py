@@ -11,15 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.search.engine import QuoteEngine
-from tests.eval.evaluate import LEXICAL_KINDS, KindScore, evaluate, load_queries
-
-
-def _total(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
-    total = KindScore()
-    for kind in kinds:
-        if kind in scores:
-            total.add(scores[kind])
-    return total
+from tests.eval.evaluate import LEXICAL_KINDS, KindScore, evaluate, load_queries, total
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +30,9 @@ def with_meaning(engine: QuoteEngine) -> None:
 
 
 def test_top1_on_the_kinds_words_answer(scores) -> None:
-    total = _total(scores, LEXICAL_KINDS)
-    assert total.n >= 100
-    assert total.top1 / total.n >= 0.90
+    lexical = total(scores, LEXICAL_KINDS)
+    assert lexical.n >= 100
+    assert lexical.top1 / lexical.n >= 0.90
 
 
 @pytest.mark.parametrize(

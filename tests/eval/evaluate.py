@@ -92,6 +92,15 @@ def evaluate(
     return dict(scores), misses
 
 
+def total(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
+    """The scores of several kinds added up."""
+    out = KindScore()
+    for kind in kinds:
+        if kind in scores:
+            out.add(scores[kind])
+    return out
+
+
 def table(scores: dict[str, KindScore]) -> list[str]:
     lines = [
         f"{'kind':<16}{'n':>4}{'top-1':>7}{'top-3':>7}{'conf.':>7}{'no conf.':>9}{'nothing':>9}"
@@ -112,12 +121,9 @@ def table(scores: dict[str, KindScore]) -> list[str]:
         if kind in scores:
             lines.append(row(kind, scores[kind], kind in NEGATIVE_KINDS))
     for label, kinds in (("lexical kinds", LEXICAL_KINDS), ("in own words", MEANING_KINDS)):
-        total = KindScore()
-        for kind in kinds:
-            if kind in scores:
-                total.add(scores[kind])
-        if total.n:
-            lines.append(row(label, total, False))
+        summed = total(scores, kinds)
+        if summed.n:
+            lines.append(row(label, summed, False))
     return lines
 
 
