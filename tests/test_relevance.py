@@ -162,3 +162,30 @@ def test_words_answer_while_the_meaning_layer_is_built_in_the_background(
     release.set()
     if fresh.wait_for_meaning(10) is not None:
         assert not fresh.search("他们怎么看开源模型的风险")[0].confident
+
+
+def test_a_model_failing_while_embedding_passages_leaves_search_by_words(
+    engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A remote server can fail mid-build: one warning, then words only, never a traceback."""
+    from bot.search import engine as engine_module
+    from bot.search.semantic import EmbeddingError
+
+    class FailingEmbedder:
+        model_id, dim = "failing", 384
+
+        def embed_passages(self, texts, progress=None):
+            raise EmbeddingError("embeddings server http://127.0.0.1:1/v1: HTTP 500")
+
+    monkeypatch.setattr(engine_module, "load_embedder", FailingEmbedder)
+    fresh = QuoteEngine(
+        list(engine.conversations.values()),
+        engine.table,
+        engine.index,
+        engine.segmenter,
+        engine.aliases,
+    )
+    fresh.attach_meaning("lazy", tmp_path)
+    assert fresh.search("他们怎么看开源模型的风险") == []
+    assert fresh.meaning() is None
+    assert fresh.search("人类反馈强化学习")[0].confident

@@ -37,7 +37,7 @@ from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_me
 from bot.search.passages import Passage, Quality
 from bot.search.question import Question, QuestionReader, SpeakerName
 from bot.search.segment import Segmenter
-from bot.search.semantic import load_embedder
+from bot.search.semantic import EmbeddingError, load_embedder
 from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
 from bot.search.transcript import Conversation
 
@@ -183,7 +183,11 @@ class QuoteEngine:
             embedder = load_embedder()
             if embedder is None:
                 return None
-            return load_or_build_meaning(embedder, table, cache_dir, progress)
+            try:
+                return load_or_build_meaning(embedder, table, cache_dir, progress)
+            except EmbeddingError as exc:  # a remote server failing mid-build
+                log.warning("meaning layer unavailable, answering by words only (%s)", exc)
+                return None
 
         if mode == "background":
             self._meaning_background = BackgroundMeaning(build).start()
