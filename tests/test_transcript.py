@@ -124,3 +124,20 @@ def test_fragments_are_marked() -> None:
     good = [p for p in passages if p.quality == Quality.GOOD]
     assert len(good) > len(passages) // 2
     assert all(len(p.text) >= 30 for p in good)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('intro_end = "00:08:45"', 'intro_end = "8 minutes"'),
+        ('intro_end = "00:08:45"', 'intro_end = "00:61:00"'),
+        ('aliases = ["Sam", ', 'aliases = "Sam"\nx = ['),
+        ('aliases = ["Sam", ', 'aliases = ["", '),
+    ],
+)
+def test_bad_intro_end_or_speaker_aliases_name_the_file(tmp_path: Path, old: str, new: str) -> None:
+    assert old in META
+    txt = write(tmp_path, "发言人1 00:00:01\n好。\n")
+    txt.with_suffix(".toml").write_text(META.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(TranscriptError, match=r"conv\.toml: bad metadata"):
+        load_conversation(txt)

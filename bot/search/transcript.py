@@ -92,6 +92,13 @@ def format_hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _speaker_aliases(value: object) -> tuple[str, ...]:
+    """A speaker's other names: a list of non-empty strings ("Sam" alone would be S, a, m)."""
+    if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
+        raise ValueError('speaker aliases must be a list of names, e.g. aliases = ["Sam"]')
+    return tuple(value)
+
+
 def parse_hms(text: str) -> int:
     """Seconds of an "HH:MM:SS" or "MM:SS" string (metadata such as intro_end); ValueError otherwise."""
     parts = text.strip().split(":")
@@ -178,7 +185,7 @@ def load_conversation(txt_path: Path) -> Conversation:
                 int(num),
                 str(info["name"]),
                 str(info.get("name_zh", info["name"])),
-                tuple(str(a) for a in info.get("aliases", [])),
+                _speaker_aliases(info.get("aliases", [])),
             )
             for num, info in meta.get("speakers", {}).items()
         }
