@@ -52,7 +52,7 @@ def _dictionary() -> tuple[list[str], list[str]]:
     pool = [
         w
         for w, freq, tag in entries[1500:]
-        if 2 <= len(w) <= 4 and 3 <= freq and tag[:1] in ("n", "v", "a")
+        if 2 <= len(w) <= 4 and freq >= 3 and tag[:1] in ("n", "v", "a")
     ]
     return common, pool
 

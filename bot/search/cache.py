@@ -1,26 +1,29 @@
 """Building the search index once and keeping it on disk, keyed by the data.
 
 Segmenting a large catalogue with jieba's full dictionary takes minutes;
-loading the result takes well under a second. The cache key is a hash of
-every data file and of the index format, so editing a transcript, an alias
-or a stopword rebuilds it, and nothing else does.
+loading the result takes well under a second. Two levels of cache:
 
-No pickles: the arrays are `.npy` files read with `allow_pickle=False`, everything
-else (conversations, passage texts, the index vocabulary) is JSON, and every file
-is checked against the SHA-256 recorded in `index.json` and for its shape and
-dtype before it is used. A cache that fails any check is rebuilt and replaced
-(written to a temporary folder, then renamed into place), so the next start uses
-it. No other file in the folder (an `index.pkl` someone left there) is ever read.
+- `parts/part-<key>`: one conversation segmented (`bot.search.parts`), keyed
+  by its own files and the shared word lists. Adding a conversation segments
+  only that one; a first build of many segments them on every core.
+- `index-<key>`: the whole index, assembled from the parts and keyed by every
+  data file, so editing a transcript, an alias or a stopword rebuilds it and
+  nothing else does. A restart loads this folder and nothing else.
+
+Both are `bot.search.arrayfiles` folders: no pickles, every file checked
+against its SHA-256 and its dtype; a folder that fails any check is rebuilt
+and replaced, so the next start uses it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import multiprocessing
 import os
-import shutil
-import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,38 +32,75 @@ import jieba
 import numpy as np
 
 from bot.search.aliases import Aliases, load_aliases
-from bot.search.index import InvertedIndex, build_index
-from bot.search.library import PassageTable, table_from_conversations
-from bot.search.segment import Segmenter, load_word_list, read_user_dict
-from bot.search.textnorm import compact_text, normalize
-from bot.search.transcript import Conversation, Speaker, Turn, load_all
+from bot.search.arrayfiles import (
+    CacheError,
+    check,
+    read_folder,
+    strings,
+    text_arrays,
+    text_column,
+    text_dtypes,
+    write_folder,
+    write_into_place,
+)
+from bot.search.index import InvertedIndex, Vocabulary, assemble
+from bot.search.library import PassageTable
+from bot.search.parts import (
+    TABLE_ARRAYS,
+    Part,
+    conversation_from,
+    conversation_json,
+    read_part,
+    segment,
+    write_part,
+)
+from bot.search.segment import (
+    Segmenter,
+    is_dictionary_word,
+    load_word_list,
+    read_user_dict,
+    write_compact_dict,
+)
+from bot.search.transcript import (
+    Conversation,
+    catalogue_files,
+    load_conversation,
+    no_conversations,
+    no_duplicates,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "8"
+FORMAT_VERSION = "9"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
-MANIFEST = "index.json"
 WORDS = "words.dict"
-# Every array in the cache, with the dtype it must have (all one-dimensional).
-TABLE_ARRAYS = {
-    "conversation": np.int32,
-    "turn": np.int32,
-    "number": np.int32,
-    "speaker": np.int16,
-    "turn_start": np.int32,
-    "at": np.int32,
-    "quality": np.int8,
+INDEX_ARRAYS: dict[str, type] = {
+    "offsets": np.int64,
+    "docs": np.int32,
+    "impacts": np.float32,
+    "idf": np.float32,
 }
-INDEX_ARRAYS = {"offsets": np.int64, "docs": np.int32, "impacts": np.float32, "idf": np.float32}
+VOCABULARY_ARRAYS: dict[str, type] = {"hashes": np.uint64, "ids": np.int32}
+_DTYPES = {
+    **{f"table.{n}": t for n, t in TABLE_ARRAYS.items()},
+    **text_dtypes("texts"),
+    **text_dtypes("compact"),
+    **{f"index.{n}": t for n, t in INDEX_ARRAYS.items()},
+    **{f"vocabulary.{n}": t for n, t in VOCABULARY_ARRAYS.items()},
+    **text_dtypes("vocabulary.terms"),
+}
+# Segment on several processes only when there is enough to share out: each
+# worker pays ~1 s to start and load jieba's full dictionary.
+PARALLEL_FROM = 4
 
+Progress = Callable[[int, int], None]
 
-class CacheError(ValueError):
-    """A cache folder that is not exactly what this version writes."""
+__all__ = ["CacheError", "IndexFiles", "default_cache_dir", "load_or_build"]
 
 
 @dataclass
 class IndexFiles:
-    conversations: list[Conversation]
+    conversations: list[Conversation]  # metadata only (no turns)
     table: PassageTable
     index: InvertedIndex
     segmenter: Segmenter
@@ -76,6 +116,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "quotebot"
 
 
+def _hash_files(digest: Any, files: list[tuple[str, Path]]) -> None:
+    for tag, path in files:
+        digest.update(tag.encode() + b"\0")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+
+
 def data_key(data_dir: Path, library_dir: Path | None = None) -> str:
     """Hash of everything the index is made from: the bundled data and the user library."""
     digest = hashlib.sha256(f"format={FORMAT_VERSION};jieba={jieba.__version__}".encode())
@@ -83,12 +131,22 @@ def data_key(data_dir: Path, library_dir: Path | None = None) -> str:
     if library_dir is not None and library_dir.is_dir():
         folders.append(("library", library_dir))
     for tag, folder in folders:
-        files = sorted(folder.glob("*.txt")) + sorted(folder.glob("*.toml"))
-        for path in sorted(set(files)):
-            digest.update(f"{tag}/{path.name}".encode() + b"\0")
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+        files = sorted(set(folder.glob("*.txt")) | set(folder.glob("*.toml")))
+        _hash_files(digest, [(f"{tag}/{path.name}", path) for path in files])
+    return digest.hexdigest()[:20]
+
+
+def words_key(data_dir: Path) -> str:
+    """Hash of what segmenting depends on besides the text: the shared word lists."""
+    digest = hashlib.sha256(f"format={FORMAT_VERSION};jieba={jieba.__version__}".encode())
+    _hash_files(digest, [(n, data_dir / n) for n in _DATA_FILES if (data_dir / n).exists()])
+    return digest.hexdigest()[:20]
+
+
+def part_key(words: str, transcript: Path) -> str:
+    """Hash of one conversation's files (its .txt and .toml) and the shared word lists."""
+    digest = hashlib.sha256(words.encode())
+    _hash_files(digest, [("txt", transcript), ("toml", transcript.with_suffix(".toml"))])
     return digest.hexdigest()[:20]
 
 
@@ -97,9 +155,17 @@ def _stopwords(data_dir: Path) -> list[str]:
 
 
 def load_or_build(
-    data_dir: Path, cache_dir: Path | None = None, library_dir: Path | None = None
+    data_dir: Path,
+    cache_dir: Path | None = None,
+    library_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IndexFiles:
-    """The index for `data_dir` (and the user library): from the cache if it matches, else built."""
+    """The index for `data_dir` (and the user library): from the cache if it matches, else built.
+
+    `progress(done, total)` is told of every conversation a build finishes;
+    `workers` caps the processes that segment (default: the usable cores).
+    """
     cache_dir = cache_dir or default_cache_dir()
     key = data_key(data_dir, library_dir)
     folder = cache_dir / f"index-{key}"
@@ -112,143 +178,151 @@ def load_or_build(
             return IndexFiles(conversations, table, index, segmenter, aliases, key)
         except Exception as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
             log.warning("index cache %s unreadable (%s); rebuilding it", folder, exc)
-    return _build(data_dir, folder, key, aliases, stopwords, library_dir)
+    return _build(data_dir, cache_dir, key, aliases, stopwords, library_dir, progress, workers)
+
+
+def _user_words(data_dir: Path, aliases: Aliases) -> list[tuple[str, int]]:
+    user_words = read_user_dict(data_dir / "userdict.txt")
+    # Alias keys are single tokens by design: make jieba keep them whole.
+    return user_words + [(k, 2000) for k in aliases.keys if " " not in k]
+
+
+def full_segmenter(data_dir: Path, aliases: Aliases) -> Segmenter:
+    """jieba's full dictionary plus our words: what passages are segmented with."""
+    return Segmenter.full(_user_words(data_dir, aliases), _stopwords(data_dir))
 
 
 def _build(
     data_dir: Path,
-    folder: Path,
+    cache_dir: Path,
     key: str,
     aliases: Aliases,
     stopwords: list[str],
     library_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IndexFiles:
-    conversations = load_all(data_dir, library_dir)
-    table = table_from_conversations(conversations)
-    user_words = read_user_dict(data_dir / "userdict.txt")
-    # Alias keys are single tokens by design: make jieba keep them whole.
-    user_words += [(k, 2000) for k in aliases.keys if " " not in k]
-    full = Segmenter.full(user_words, stopwords)
-    vocabulary: set[str] = {w for w, _ in user_words}
+    started = time.perf_counter()
+    parts, segmented = _parts(data_dir, cache_dir, library_dir, progress, workers)
+    conversations = [p.conversation for p in parts]
+    no_duplicates(conversations, data_dir)
+    table = PassageTable.concat([p.table for p in parts])
+    index = assemble([p.counts for p in parts])
+    words: dict[str, int] = {}
+    for part in parts:
+        words.update(part.words)
+    words.update((w, f) for w, f in _user_words(data_dir, aliases) if is_dictionary_word(w))
+    log.info(
+        "indexed %d conversation(s), %d passages, in %.1f s (%d segmented, %d from the cache)",
+        len(parts),
+        len(table),
+        time.perf_counter() - started,
+        segmented,
+        len(parts) - segmented,
+    )
+    folder = cache_dir / f"index-{key}"
 
-    def segmented():
-        # A generator, so a large catalogue is never held as lists of strings.
-        for text in table.texts:
-            folded = aliases.fold(normalize(text))
-            table.compact.append(compact_text(folded))
-            words, bigrams = full.terms(folded)
-            vocabulary.update(words)
-            yield words, bigrams
+    def fill(tmp: Path) -> None:
+        write_compact_dict(words, tmp / WORDS)
+        write_cache(tmp, key, conversations, table, index)
 
-    index = build_index(segmented())
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
-        try:
-            full.write_compact_dict(vocabulary, tmp / WORDS)
-            write_cache(tmp, key, conversations, table, index)
-            _move_into_place(tmp, folder, key)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # gone already when it was renamed
+        write_into_place(folder, fill, lambda f: read_cache(f, key))
         segmenter = Segmenter.compact(folder / WORDS, stopwords)
     except OSError as exc:
         # An unwritable or full disk costs speed next time, not the answer now.
         log.warning("could not write index cache to %s (%s); using it from memory", folder, exc)
-        segmenter = full
+        segmenter = full_segmenter(data_dir, aliases)
     return IndexFiles(conversations, table, index, segmenter, aliases, key)
 
 
-def _move_into_place(tmp: Path, folder: Path, key: str) -> None:
-    """Rename the new cache to `folder`; an unreadable folder there is moved aside first.
+def _parts(
+    data_dir: Path,
+    cache_dir: Path,
+    library_dir: Path | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> tuple[list[Part], int]:
+    """Every conversation's part, from the cache or segmented now; and how many were segmented."""
+    files = catalogue_files(data_dir, library_dir)
+    if not files:
+        raise no_conversations(data_dir, library_dir)
+    words = words_key(data_dir)
+    keys = [part_key(words, f) for f in files]
+    parts: list[Part | None] = [_cached_part(cache_dir, k) for k in keys]
+    missing = [i for i, p in enumerate(parts) if p is None]
+    for i in missing:  # a broken file is reported before any slow work starts
+        load_conversation(files[i])
+    done = len(files) - len(missing)
+    if progress is not None:
+        progress(done, len(files))
+    workers = workers or len(os.sched_getaffinity(0))
+    if len(missing) >= PARALLEL_FROM and workers > 1:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=context) as pool:
+            futures = {
+                pool.submit(_segment_file, files[i], data_dir, cache_dir, keys[i]): i
+                for i in missing
+            }
+            for future in as_completed(futures):
+                parts[futures[future]] = future.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(files))
+    elif missing:
+        aliases = load_aliases(data_dir / "aliases.toml")
+        segmenter = full_segmenter(data_dir, aliases)
+        for i in missing:
+            parts[i] = _segment_and_keep(files[i], segmenter, aliases, cache_dir, keys[i])
+            done += 1
+            if progress is not None:
+                progress(done, len(files))
+    return [p for p in parts if p is not None], len(missing)
 
-    When another process wrote a good cache meanwhile, theirs stays and ours is dropped.
-    """
+
+def _part_folder(cache_dir: Path, key: str) -> Path:
+    return cache_dir / "parts" / f"part-{key}"
+
+
+def _cached_part(cache_dir: Path, key: str) -> Part | None:
+    folder = _part_folder(cache_dir, key)
+    if not folder.exists():
+        return None
     try:
-        tmp.rename(folder)
-        return
-    except OSError:
-        if not folder.exists():
-            raise
+        return read_part(folder, key)
+    except Exception as exc:  # rebuilt like the index: never fatal
+        log.warning("index part %s unreadable (%s); rebuilding it", folder, exc)
+        return None
+
+
+def _segment_and_keep(
+    transcript: Path, segmenter: Segmenter, aliases: Aliases, cache_dir: Path, key: str
+) -> Part:
+    part = segment(load_conversation(transcript), segmenter, aliases)
+    folder = _part_folder(cache_dir, key)
     try:
-        read_cache(folder, key)
-        return  # another process won the race with a good cache: use theirs
-    except Exception:
-        pass
-    broken = Path(tempfile.mkdtemp(prefix=".broken-", dir=folder.parent))
-    folder.rename(broken / "old")
-    try:
-        tmp.rename(folder)
-    finally:
-        shutil.rmtree(broken, ignore_errors=True)
-
-
-# -- the on-disk format ------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _conversation_json(conv: Conversation) -> dict[str, Any]:
-    return {
-        "id": conv.id,
-        "title": conv.title,
-        "title_zh": conv.title_zh,
-        "language": conv.language,
-        "video_url": conv.video_url,
-        "speakers": [
-            [s.number, s.name, s.name_zh, list(s.aliases)] for s in conv.speakers.values()
-        ],
-        "turns": [
-            [t.index, t.speaker, t.start, t.text, t.line, [list(c) for c in t.cues]]
-            for t in conv.turns
-        ],
-        "source": None if conv.source is None else str(conv.source),
-        "intro_end": conv.intro_end,
-        "end": conv.end,
-    }
-
-
-def _conversation_from(obj: dict[str, Any]) -> Conversation:
-    speakers = {}
-    for number, name, name_zh, aliases in obj["speakers"]:
-        _check(isinstance(number, int) and isinstance(name, str) and isinstance(name_zh, str))
-        _check(isinstance(aliases, list) and all(isinstance(a, str) for a in aliases))
-        speakers[number] = Speaker(number, name, name_zh, tuple(aliases))
-    turns = []
-    for index, speaker, start, text, line, cues in obj["turns"]:
-        _check(all(isinstance(v, int) for v in (index, speaker, start, line)))
-        _check(isinstance(text, str))
-        _check(
-            isinstance(cues, list)
-            and all(
-                isinstance(c, list) and len(c) == 2 and all(isinstance(v, int) for v in c)
-                for c in cues
-            ),
-            "cues",
+        write_into_place(
+            folder, lambda tmp: write_part(tmp, key, part), lambda f: read_part(f, key)
         )
-        turns.append(Turn(index, speaker, start, text, line, tuple((o, s) for o, s in cues)))
-    for name in ("id", "title", "title_zh", "language", "video_url"):
-        _check(isinstance(obj[name], str), name)
-    _check(isinstance(obj["intro_end"], int), "intro_end")
-    _check(isinstance(obj["end"], int), "end")
-    _check(obj["source"] is None or isinstance(obj["source"], str), "source")
-    return Conversation(
-        id=obj["id"],
-        title=obj["title"],
-        title_zh=obj["title_zh"],
-        language=obj["language"],
-        video_url=obj["video_url"],
-        speakers=speakers,
-        turns=turns,
-        source=None if obj["source"] is None else Path(obj["source"]),
-        intro_end=obj["intro_end"],
-        end=obj["end"],
-    )
+    except OSError as exc:
+        log.warning("could not cache index part in %s (%s)", folder, exc)
+    return part
+
+
+_worker: tuple[Path, Segmenter, Aliases] | None = None
+
+
+def _segment_file(transcript: Path, data_dir: Path, cache_dir: Path, key: str) -> Part:
+    """In a worker process: segment one conversation (the full dictionary loaded once per worker)."""
+    global _worker
+    if _worker is None or _worker[0] != data_dir:
+        aliases = load_aliases(data_dir / "aliases.toml")
+        _worker = (data_dir, full_segmenter(data_dir, aliases), aliases)
+    _, segmenter, aliases = _worker
+    return _segment_and_keep(transcript, segmenter, aliases, cache_dir, key)
+
+
+# -- the index on disk ---------------------------------------------------------------------
 
 
 def write_cache(
@@ -258,90 +332,53 @@ def write_cache(
     table: PassageTable,
     index: InvertedIndex,
 ) -> None:
-    """Write the index files into `folder` (a fresh temporary one), manifest last."""
-    terms = sorted(index.vocabulary, key=index.vocabulary.__getitem__)
-    if [index.vocabulary[t] for t in terms] != list(range(len(terms))):
-        raise ValueError("index vocabulary ids are not 0..V-1")
-    arrays = {f"table.{name}": getattr(table, name) for name in TABLE_ARRAYS}
-    arrays |= {f"index.{name}": getattr(index, name) for name in INDEX_ARRAYS}
-    files = {}
-    for name, array in arrays.items():
-        np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-        files[f"{name}.npy"] = _sha256(folder / f"{name}.npy")
-    files[WORDS] = _sha256(folder / WORDS)
-    manifest = {
+    """Write the index files into `folder` (a fresh temporary one, holding WORDS already)."""
+    arrays = {f"table.{n}": getattr(table, n) for n in TABLE_ARRAYS}
+    arrays |= text_arrays("texts", table.texts) | text_arrays("compact", table.compact)
+    arrays |= {f"index.{n}": getattr(index, n) for n in INDEX_ARRAYS}
+    arrays |= {f"vocabulary.{n}": getattr(index.vocabulary, n) for n in VOCABULARY_ARRAYS}
+    arrays |= text_arrays("vocabulary.terms", index.vocabulary.terms)
+    meta = {
         "format": FORMAT_VERSION,
         "key": key,
-        "files": files,
-        "conversations": [_conversation_json(c) for c in conversations],
-        "table": {
-            "conversation_ids": table.conversation_ids,
-            "texts": table.texts,
-            "compact": table.compact,
-        },
-        "index": {"vocabulary": terms, "n_docs": index.n_docs},
+        "conversations": [conversation_json(c) for c in conversations],
+        "conversation_ids": table.conversation_ids,
+        "n_docs": index.n_docs,
     }
-    with (folder / MANIFEST).open("w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, ensure_ascii=False, separators=(",", ":"))
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _check(ok: bool, what: str = "a field") -> None:
-    if not ok:
-        raise CacheError(f"{what} is malformed")
-
-
-def _strings(value: object, what: str) -> list[str]:
-    _check(isinstance(value, list) and all(isinstance(v, str) for v in value), what)
-    return value  # type: ignore[return-value]
+    write_folder(folder, arrays, meta, extra_files=[WORDS])
 
 
 def read_cache(folder: Path, key: str) -> tuple[list[Conversation], PassageTable, InvertedIndex]:
     """Read and validate a cache folder; CacheError (or OSError) when anything is off."""
-    with (folder / MANIFEST).open(encoding="utf-8") as fh:
-        manifest = json.load(fh)
-    _check(isinstance(manifest, dict), MANIFEST)
-    if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
+    arrays, meta = read_folder(folder, _DTYPES, extra_files=[WORDS])
+    if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
         raise CacheError("written for another format or data")
-    files = manifest["files"]
-    expected = {f"table.{n}.npy" for n in TABLE_ARRAYS} | {f"index.{n}.npy" for n in INDEX_ARRAYS}
-    _check(isinstance(files, dict) and set(files) == expected | {WORDS}, "file list")
-    for name, digest in files.items():
-        if _sha256(folder / name) != digest:
-            raise CacheError(f"{name} does not match its checksum")
-
-    def array(name: str, dtype: type) -> np.ndarray:
-        value = np.load(folder / f"{name}.npy", allow_pickle=False)
-        if value.dtype != np.dtype(dtype) or value.ndim != 1:
-            raise CacheError(f"{name} has dtype {value.dtype} and {value.ndim} dimensions")
-        return value
-
-    conversations = [_conversation_from(c) for c in manifest["conversations"]]
-    t = manifest["table"]
-    texts = _strings(t["texts"], "texts")
-    compact = _strings(t["compact"], "compact")
-    conversation_ids = _strings(t["conversation_ids"], "conversation ids")
-    _check(conversation_ids == [c.id for c in conversations], "conversation ids")
-    columns = {name: array(f"table.{name}", dtype) for name, dtype in TABLE_ARRAYS.items()}
+    check(isinstance(meta.get("conversations"), list), "conversations")
+    conversations = [conversation_from(c) for c in meta["conversations"]]
+    conversation_ids = strings(meta["conversation_ids"], "conversation ids")
+    check(conversation_ids == [c.id for c in conversations], "conversation ids")
+    texts, compact = text_column(arrays, "texts"), text_column(arrays, "compact")
+    columns = {n: arrays[f"table.{n}"] for n in TABLE_ARRAYS}
     n = len(texts)
-    _check(len(compact) == n and all(c.size == n for c in columns.values()), "table lengths")
+    check(len(compact) == n and all(c.size == n for c in columns.values()), "table lengths")
     conv = columns["conversation"]
-    _check(n == 0 or (conv.min() >= 0 and conv.max() < len(conversation_ids)), "conversations")
+    check(n == 0 or (conv.min() >= 0 and conv.max() < len(conversation_ids)), "conversations")
     table = PassageTable(conversation_ids, texts, **columns, compact=compact)
 
-    i = manifest["index"]
-    terms = _strings(i["vocabulary"], "vocabulary")
-    n_docs = i["n_docs"]
-    _check(n_docs == n, "n_docs")
-    idx = {name: array(f"index.{name}", dtype) for name, dtype in INDEX_ARRAYS.items()}
+    terms = text_column(arrays, "vocabulary.terms")
+    hashes, ids = arrays["vocabulary.hashes"], arrays["vocabulary.ids"]
+    v = len(terms)
+    check(hashes.size == v and ids.size == v, "vocabulary")
+    check(bool(np.all(hashes[1:] >= hashes[:-1])), "vocabulary order")
+    check(v == 0 or (ids.min() >= 0 and ids.max() < v), "vocabulary ids")
+    n_docs = meta["n_docs"]
+    check(n_docs == n, "n_docs")
+    idx = {name: arrays[f"index.{name}"] for name in INDEX_ARRAYS}
     offsets, docs = idx["offsets"], idx["docs"]
-    _check(offsets.size == len(terms) + 1 and idx["idf"].size == len(terms), "term counts")
-    _check(int(offsets[0]) == 0 and int(offsets[-1]) == docs.size, "offsets")
-    _check(bool(np.all(np.diff(offsets) >= 0)), "offsets")
-    _check(idx["impacts"].size == docs.size, "postings")
-    _check(docs.size == 0 or (docs.min() >= 0 and docs.max() < n_docs), "postings")
-    vocabulary = {term: tid for tid, term in enumerate(terms)}
-    _check(len(vocabulary) == len(terms), "vocabulary")
-    index = InvertedIndex(vocabulary=vocabulary, n_docs=n_docs, **idx)
+    check(offsets.size == v + 1 and idx["idf"].size == v, "term counts")
+    check(int(offsets[0]) == 0 and int(offsets[-1]) == docs.size, "offsets")
+    check(bool(np.all(np.diff(offsets) >= 0)), "offsets")
+    check(idx["impacts"].size == docs.size, "postings")
+    check(docs.size == 0 or (docs.min() >= 0 and docs.max() < n_docs), "postings")
+    index = InvertedIndex(vocabulary=Vocabulary(terms, hashes, ids), n_docs=n_docs, **idx)
     return conversations, table, index

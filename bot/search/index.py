@@ -8,6 +8,7 @@ not with the size of the corpus, and the whole index saves as a few arrays.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from array import array
 from collections.abc import Iterable, Sequence
@@ -15,15 +16,64 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.search.columns import TextColumn
 from bot.search.segment import BIGRAM_PREFIX
 
 K1 = 1.2
 B = 0.75
 
 
+def term_hash(term: str) -> int:
+    """A stable 64-bit hash of a term (the same in every process, unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class Vocabulary:
+    """Term -> id for millions of terms without a dict of millions of strings.
+
+    A catalogue's vocabulary (words and character bigrams) runs into the
+    millions; a dict of them takes seconds to rebuild at every start and
+    hundreds of megabytes. Here the terms' 64-bit hashes are kept sorted, a
+    lookup is one binary search, and the term's own text is compared too, so
+    a hash collision can never return another term's postings.
+    """
+
+    def __init__(self, terms: TextColumn, hashes: np.ndarray, ids: np.ndarray) -> None:
+        self.terms = terms  # id -> term
+        self.hashes = hashes  # uint64, sorted
+        self.ids = ids  # int32: ids[k] is the id of the term with hash hashes[k]
+
+    @classmethod
+    def from_terms(cls, terms: Sequence[str]) -> Vocabulary:
+        """The vocabulary whose term i has id i."""
+        hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
+        order = np.argsort(hashes, kind="stable").astype(np.int32)
+        return cls(TextColumn.from_strings(terms), hashes[order], order)
+
+    def get(self, term: str) -> int | None:
+        h = np.uint64(term_hash(term))
+        k = int(np.searchsorted(self.hashes, h))
+        while k < self.hashes.size and self.hashes[k] == h:
+            tid = int(self.ids[k])
+            if self.terms[tid] == term:
+                return tid
+            k += 1
+        return None
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self.terms == other.terms
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class InvertedIndex:
-    vocabulary: dict[str, int]
+    vocabulary: Vocabulary
     offsets: np.ndarray  # int64, len V+1: postings of term t are [offsets[t], offsets[t+1])
     docs: np.ndarray  # int32 passage numbers, sorted within each term
     impacts: np.ndarray  # float32 BM25 weight of the term in that passage
@@ -72,50 +122,103 @@ class InvertedIndex:
         return docs[pos] == passages
 
 
+@dataclass
+class TermCounts:
+    """How often each term occurs in each passage of one stretch of passages.
+
+    This is what segmenting costs minutes to find out, so it is what a
+    conversation keeps in the cache; BM25 weights depend on the whole
+    catalogue (idf, average lengths) and are computed when the parts are put
+    together, in seconds.
+    """
+
+    terms: list[str]  # local term id -> term
+    term_ids: np.ndarray  # int32 local term id, one entry per (term, passage) pair
+    docs: np.ndarray  # int32 passage number within the stretch
+    tf: np.ndarray  # int32 occurrences of the term in the passage
+    word_len: np.ndarray  # int32 per passage: words it was segmented into
+    bigram_len: np.ndarray  # int32 per passage: its character bigrams
+
+    @classmethod
+    def count(cls, term_lists: Iterable[tuple[list[str], list[str]]]) -> TermCounts:
+        """Count (words, bigrams) given per passage."""
+        local: dict[str, int] = {}
+        term_ids = array("i")
+        doc_ids = array("i")
+        word_len = array("i")
+        bigram_len = array("i")
+        for doc, (words, bigrams) in enumerate(term_lists):
+            word_len.append(len(words))
+            bigram_len.append(len(bigrams))
+            for term in (*words, *bigrams):
+                term_ids.append(local.setdefault(term, len(local)))
+                doc_ids.append(doc)
+        n_docs = max(1, len(word_len))
+        keys = np.frombuffer(term_ids, dtype=np.int32).astype(np.int64) * n_docs + np.frombuffer(
+            doc_ids, dtype=np.int32
+        )
+        unique_keys, tf = np.unique(keys, return_counts=True)
+        return cls(
+            terms=list(local),
+            term_ids=(unique_keys // n_docs).astype(np.int32),
+            docs=(unique_keys % n_docs).astype(np.int32),
+            tf=tf.astype(np.int32),
+            word_len=np.frombuffer(word_len, dtype=np.int32).copy(),
+            bigram_len=np.frombuffer(bigram_len, dtype=np.int32).copy(),
+        )
+
+
 def build_index(term_lists: Iterable[tuple[list[str], list[str]]]) -> InvertedIndex:
     """Index (words, bigrams) per passage; words and bigrams get separate length norms."""
+    return assemble([TermCounts.count(term_lists)])
+
+
+def assemble(parts: Sequence[TermCounts]) -> InvertedIndex:
+    """One index over the passages of every part, in order (part 0's passages first).
+
+    Term ids are given in order of first appearance, so assembling one part
+    gives the same index as counting its passages directly.
+    """
     vocabulary: dict[str, int] = {}
-    term_ids = array("i")
-    doc_ids = array("i")
-    word_len = array("i")
-    bigram_len = array("i")
-    for doc, (words, bigrams) in enumerate(term_lists):
-        word_len.append(len(words))
-        bigram_len.append(len(bigrams))
-        for term in (*words, *bigrams):
-            term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-            doc_ids.append(doc)
-    n_docs = len(word_len)
-    n_terms = len(vocabulary)
+    terms, docs, tfs, word_lens, bigram_lens = [], [], [], [], []
+    base = 0
+    for part in parts:
+        mapping = np.fromiter(
+            (vocabulary.setdefault(t, len(vocabulary)) for t in part.terms),
+            dtype=np.int32,
+            count=len(part.terms),
+        )
+        terms.append(mapping[part.term_ids])
+        docs.append(part.docs + np.int32(base))
+        tfs.append(part.tf)
+        word_lens.append(part.word_len)
+        bigram_lens.append(part.bigram_len)
+        base += part.word_len.size
+    n_docs, n_terms = base, len(vocabulary)
     if n_docs == 0:
         raise ValueError("no passages to index")
-    keys = np.frombuffer(term_ids, dtype=np.int32).astype(np.int64) * n_docs + np.frombuffer(
-        doc_ids, dtype=np.int32
-    )
-    unique_keys, tf = np.unique(keys, return_counts=True)
-    del keys
-    terms = (unique_keys // n_docs).astype(np.int32)
-    docs = (unique_keys % n_docs).astype(np.int32)
-    del unique_keys
-    df = np.bincount(terms, minlength=n_terms)
+    term = np.concatenate(terms)
+    doc = np.concatenate(docs)
+    order = np.lexsort((doc, term))
+    term, doc, tf = term[order], doc[order], np.concatenate(tfs)[order].astype(np.float32)
+    del order
+    df = np.bincount(term, minlength=n_terms)
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=offsets[1:])
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
 
-    is_bigram = np.zeros(n_terms, dtype=bool)
-    for term, tid in vocabulary.items():
-        is_bigram[tid] = term.startswith(BIGRAM_PREFIX)
-    wl = np.frombuffer(word_len, dtype=np.int32).astype(np.float32)
-    bl = np.frombuffer(bigram_len, dtype=np.int32).astype(np.float32)
-    length = np.where(
-        is_bigram[terms], bl[docs] / max(bl.mean(), 1.0), wl[docs] / max(wl.mean(), 1.0)
+    ordered_terms = list(vocabulary)
+    is_bigram = np.fromiter(
+        (t.startswith(BIGRAM_PREFIX) for t in ordered_terms), dtype=bool, count=n_terms
     )
-    tf = tf.astype(np.float32)
-    impacts = idf[terms] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length))
+    wl = np.concatenate(word_lens).astype(np.float32)
+    bl = np.concatenate(bigram_lens).astype(np.float32)
+    length = np.where(is_bigram[term], bl[doc] / max(bl.mean(), 1.0), wl[doc] / max(wl.mean(), 1.0))
+    impacts = idf[term] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length))
     return InvertedIndex(
-        vocabulary=vocabulary,
+        vocabulary=Vocabulary.from_terms(ordered_terms),
         offsets=offsets,
-        docs=docs,
+        docs=doc,
         impacts=impacts.astype(np.float32),
         idf=idf,
         n_docs=n_docs,

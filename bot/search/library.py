@@ -1,16 +1,18 @@
 """All passages of all conversations, stored as columns.
 
 At catalogue scale (hundreds of thousands of passages) a list of objects is
-slow to pickle and heavy in memory; columns load in a blink and a `Passage`
+slow to load and heavy in memory; columns load in a blink and a `Passage`
 is made only for the few passages an answer shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.search.columns import TextColumn
 from bot.search.passages import Passage, Quality, cut_passages
 from bot.search.transcript import Conversation
 
@@ -18,7 +20,7 @@ from bot.search.transcript import Conversation
 @dataclass
 class PassageTable:
     conversation_ids: list[str]  # index -> conversation id
-    texts: list[str]
+    texts: TextColumn
     conversation: np.ndarray  # int32 index into conversation_ids
     turn: np.ndarray  # int32
     number: np.ndarray  # int32
@@ -27,8 +29,8 @@ class PassageTable:
     at: np.ndarray  # int32 seconds
     quality: np.ndarray  # int8
     # Alias-folded text without spaces or punctuation, for fuzzy alignment;
-    # filled in by the index build so queries never re-normalise passages.
-    compact: list[str] = field(default_factory=list)
+    # made by the index build so queries never re-normalise passages.
+    compact: TextColumn = field(default_factory=lambda: TextColumn.from_strings([]))
     _by_id: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -68,8 +70,29 @@ class PassageTable:
     def same_conversation(self, a: int, b: int) -> bool:
         return 0 <= b < len(self.texts) and self.conversation[a] == self.conversation[b]
 
+    @classmethod
+    def concat(cls, tables: Sequence[PassageTable]) -> PassageTable:
+        """The passages of every table, in order (each table's conversations after the last's)."""
+        ids: list[str] = []
+        shifted = []
+        for table in tables:
+            shifted.append(table.conversation + np.int32(len(ids)))
+            ids += table.conversation_ids
+        columns = {
+            name: np.concatenate([getattr(t, name) for t in tables])
+            for name in ("turn", "number", "speaker", "turn_start", "at", "quality")
+        }
+        return cls(
+            conversation_ids=ids,
+            texts=TextColumn.concat([t.texts for t in tables]),
+            conversation=np.concatenate(shifted).astype(np.int32),
+            compact=TextColumn.concat([t.compact for t in tables]),
+            **columns,
+        )
+
 
 def table_from_conversations(conversations: list[Conversation]) -> PassageTable:
+    """The passages of these conversations (`compact` is left for the index build to fill)."""
     cols: dict[str, list[int]] = {
         k: [] for k in ("conv", "turn", "number", "speaker", "start", "at", "q")
     }
@@ -86,7 +109,7 @@ def table_from_conversations(conversations: list[Conversation]) -> PassageTable:
             cols["q"].append(int(p.quality))
     return PassageTable(
         conversation_ids=[c.id for c in conversations],
-        texts=texts,
+        texts=TextColumn.from_strings(texts),
         conversation=np.array(cols["conv"], dtype=np.int32),
         turn=np.array(cols["turn"], dtype=np.int32),
         number=np.array(cols["number"], dtype=np.int32),

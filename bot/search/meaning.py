@@ -11,20 +11,21 @@ closer to one of those. `MeaningIndex.closest` ranks, `gate` decides.
 
 Passages are embedded twice: alone, and with their neighbours in the same
 conversation (a passage cut from a longer thought is matched by its context).
-Both matrices are cached on disk, keyed by the passage texts and the model, so
-a change of aliases or stopwords does not re-embed anything.
+Both matrices are cached on disk per conversation, keyed by its passage texts
+and the model: a change of aliases or stopwords re-embeds nothing, and adding a
+conversation to a catalogue embeds that conversation only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
+import os
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,77 +124,64 @@ class MeaningIndex:
         return float(np.max(self.vectors.anchors @ qvec))
 
 
-def texts_key(table: PassageTable, model_id: str) -> str:
-    digest = hashlib.sha256(f"v={VECTORS_VERSION};model={model_id};".encode())
-    for text in table.texts:
+def model_key(model_id: str) -> str:
+    """What every vector depends on besides the text: the model and how windows are made."""
+    text = f"v={VECTORS_VERSION};model={model_id};window={WINDOW_CHARS}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def texts_key(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
         digest.update(text.encode("utf-8") + b"\0")
-    digest.update("\0".join(OFF_TOPIC).encode("utf-8"))
     return digest.hexdigest()[:20]
 
 
-def window_texts(table: PassageTable) -> list[str]:
-    """Each passage with the passages before and after it in the same conversation."""
-    n = len(table)
+def conversation_rows(table: PassageTable) -> list[tuple[int, int]]:
+    """(first row, end row) of each conversation: the table keeps a conversation's rows together."""
+    if len(table) == 0:
+        return []
+    bounds = (np.flatnonzero(np.diff(table.conversation)) + 1).tolist()
+    return list(zip([0, *bounds], [*bounds, len(table)], strict=True))
+
+
+def window_texts(texts: Sequence[str]) -> list[str]:
+    """Each passage of one conversation with the passages before and after it."""
+    n = len(texts)
     out = []
     for i in range(n):
-        before = table.texts[i - 1] if i > 0 and table.same_conversation(i, i - 1) else ""
-        after = table.texts[i + 1] if i + 1 < n and table.same_conversation(i, i + 1) else ""
+        before = texts[i - 1] if i > 0 else ""
+        after = texts[i + 1] if i + 1 < n else ""
         # Keep the passage whole and centred; trim the context around it.
-        room = max(0, WINDOW_CHARS - len(table.texts[i])) // 2
-        out.append(f"{before[-room:] if room else ''}{table.texts[i]}{after[:room]}")
+        room = max(0, WINDOW_CHARS - len(texts[i])) // 2
+        out.append(f"{before[-room:] if room else ''}{texts[i]}{after[:room]}")
     return out
 
 
-def load_vectors(folder: Path, n: int, dim: int) -> Vectors | None:
-    """Cached vectors, validated; None when missing or unusable (they are rebuilt)."""
+def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A cached array of this shape, finite float32; None when missing or unusable."""
     try:
-        arrays = [
-            np.load(folder / f"{name}.npy", allow_pickle=False)
-            for name in ("passages", "windows", "anchors")
-        ]
+        array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        if folder.exists():
-            log.warning("meaning vectors in %s unreadable (%s); rebuilding", folder, exc)
+        if path.exists():
+            log.warning("meaning vectors %s unreadable (%s); rebuilding", path, exc)
         return None
-    shapes = [(n, dim), (n, dim), (len(OFF_TOPIC), dim)]
-    for array, shape in zip(arrays, shapes, strict=True):
-        if array.shape != shape or array.dtype != np.float32 or not np.isfinite(array).all():
-            log.warning("meaning vectors in %s do not match the passages; rebuilding", folder)
-            return None
-    return Vectors(*arrays)
+    if array.shape != shape or array.dtype != np.float32 or not np.isfinite(array).all():
+        log.warning("meaning vectors %s do not match the passages; rebuilding", path)
+        return None
+    return array
 
 
-def build_vectors(
-    embedder: Embedder, table: PassageTable, progress: Callable[[int, int], None] | None = None
-) -> Vectors:
-    texts = list(table.texts)
-    windows = window_texts(table)
-    total = 2 * len(texts)
-
-    def step(offset: int) -> Callable[[int, int], None] | None:
-        if progress is None:
-            return None
-        return lambda done, _total: progress(offset + done, total)
-
-    passages = embedder.embed_passages(texts, step(0))
-    window_vecs = embedder.embed_passages(windows, step(len(texts)))
-    anchors = embedder.embed_queries(list(OFF_TOPIC))
-    return Vectors(passages, window_vecs, anchors)
-
-
-def save_vectors(folder: Path, vectors: Vectors) -> None:
-    """Write all three files to a fresh folder, then rename it into place (atomic)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".vectors-", dir=folder.parent))
+def _save(path: Path, array: np.ndarray) -> None:
+    """Write beside, then rename into place: a reader sees the whole file or none."""
     try:
-        for name in ("passages", "windows", "anchors"):
-            np.save(tmp / f"{name}.npy", getattr(vectors, name), allow_pickle=False)
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".vectors-", suffix=".npy", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not cache meaning vectors in %s (%s)", path, exc)
 
 
 def load_or_build_meaning(
@@ -202,19 +190,50 @@ def load_or_build_meaning(
     cache_dir: Path,
     progress: Callable[[int, int], None] | None = None,
 ) -> MeaningIndex:
-    """The meaning index for these passages: from the cache, or embedded and cached."""
-    folder = cache_dir / f"vectors-{texts_key(table, embedder.model_id)}"
-    vectors = load_vectors(folder, len(table), embedder.dim)
-    if vectors is None:
+    """The meaning index for these passages: each conversation's vectors from the cache,
+    or embedded (only the conversations that have none) and cached."""
+    folder = cache_dir / f"vectors-{model_key(embedder.model_id)}"
+    ranges = conversation_rows(table)
+    blocks: list[np.ndarray | None] = []
+    for lo, hi in ranges:
+        path = folder / f"conv-{texts_key(table.texts[lo:hi])}.npy"
+        blocks.append(_load(path, (2, hi - lo, embedder.dim)))
+    todo = [i for i, block in enumerate(blocks) if block is None]
+    total = 2 * sum(ranges[i][1] - ranges[i][0] for i in todo)
+    if todo:
         started = time.perf_counter()
-        log.info("embedding %d passages (once; cached in %s)", len(table), folder)
-        vectors = build_vectors(embedder, table, progress)
-        log.info("embedded %d passages in %.1f s", len(table), time.perf_counter() - started)
-        try:
-            save_vectors(folder, vectors)
-        except OSError as exc:
-            log.warning("could not cache meaning vectors in %s (%s)", folder, exc)
-    return MeaningIndex(embedder, vectors)
+        log.info("embedding %d passages (once; cached in %s)", total // 2, folder)
+        done = 0
+
+        def step(offset: int) -> Callable[[int, int], None] | None:
+            if progress is None:
+                return None
+            return lambda done_now, _total: progress(offset + done_now, total)
+
+        for i in todo:
+            lo, hi = ranges[i]
+            texts = table.texts[lo:hi]
+            passages = embedder.embed_passages(texts, step(done))
+            windows = embedder.embed_passages(window_texts(texts), step(done + hi - lo))
+            done += 2 * (hi - lo)
+            blocks[i] = np.stack([passages, windows])
+            _save(folder / f"conv-{texts_key(texts)}.npy", blocks[i])
+        log.info("embedded %d passages in %.1f s", total // 2, time.perf_counter() - started)
+    anchors_path = folder / f"anchors-{texts_key(OFF_TOPIC)}.npy"
+    anchors = _load(anchors_path, (len(OFF_TOPIC), embedder.dim))
+    if anchors is None:
+        anchors = embedder.embed_queries(list(OFF_TOPIC))
+        _save(anchors_path, anchors)
+    ready = [b for b in blocks if b is not None]
+    dim = embedder.dim
+    return MeaningIndex(
+        embedder,
+        Vectors(
+            np.concatenate([b[0] for b in ready]) if ready else np.zeros((0, dim), np.float32),
+            np.concatenate([b[1] for b in ready]) if ready else np.zeros((0, dim), np.float32),
+            anchors,
+        ),
+    )
 
 
 def terminal_progress(label: str) -> Callable[[int, int], None]:

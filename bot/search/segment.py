@@ -103,13 +103,20 @@ class Segmenter:
         """(words, bigrams) of a text; bigrams carry BIGRAM_PREFIX."""
         return self.words(normalized_text), bigrams(normalized_text)
 
-    def write_compact_dict(self, vocabulary: Iterable[str], path: Path) -> None:
-        """Save the words we index with their jieba frequencies, for `compact`."""
-        lines = []
-        for word in sorted(set(vocabulary)):
-            if word and is_han(word) and not any(ch.isspace() for ch in word):
-                lines.append(f"{word} {self.word_frequency(word)}\n")
-        path.write_text("".join(lines), encoding="utf-8")
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """The jieba frequency of each word a compact dictionary can hold (Han, no spaces)."""
+        return {w: self.word_frequency(w) for w in words if is_dictionary_word(w)}
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Whether jieba's dictionary format can hold the word (Han, no spaces)."""
+    return bool(word) and is_han(word) and not any(ch.isspace() for ch in word)
+
+
+def write_compact_dict(frequencies: dict[str, int], path: Path) -> None:
+    """Save the words we index with their jieba frequencies, for `Segmenter.compact`."""
+    lines = [f"{word} {frequencies[word]}\n" for word in sorted(frequencies)]
+    path.write_text("".join(lines), encoding="utf-8")
 
 
 def bigrams(normalized_text: str) -> list[str]:

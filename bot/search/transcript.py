@@ -241,16 +241,29 @@ def _attach_cues(turns: list[Turn], rows: list[list[int]], meta_path: Path) -> l
     return out
 
 
+def transcript_files(data_dir: Path) -> list[Path]:
+    """The transcripts of a data directory (each .txt with a .toml beside it), by file name."""
+    return [p for p in sorted(data_dir.glob("*.txt")) if p.with_suffix(".toml").exists()]
+
+
+def catalogue_files(data_dir: Path, library_dir: Path | None = None) -> list[Path]:
+    """The transcripts `load_all` reads, in its order: the bundled ones, then the library's."""
+    files = transcript_files(data_dir)
+    if (
+        library_dir is not None
+        and library_dir.is_dir()
+        and library_dir.resolve() != data_dir.resolve()
+    ):
+        files += transcript_files(library_dir)
+    return files
+
+
 def load_directory(data_dir: Path, allow_empty: bool = False) -> list[Conversation]:
     """Every conversation in a data directory (each .txt with a .toml beside it), by file name."""
-    convs = [
-        load_conversation(p)
-        for p in sorted(data_dir.glob("*.txt"))
-        if p.with_suffix(".toml").exists()
-    ]
+    convs = [load_conversation(p) for p in transcript_files(data_dir)]
     if not convs and not allow_empty:
         raise TranscriptError(data_dir, None, "no conversations (*.txt with a .toml beside it)")
-    _no_duplicates(convs, data_dir)
+    no_duplicates(convs, data_dir)
     return convs
 
 
@@ -259,23 +272,21 @@ def load_all(data_dir: Path, library_dir: Path | None = None) -> list[Conversati
 
     Either folder may hold none, as long as there is one conversation in all.
     """
-    convs = load_directory(data_dir, allow_empty=True)
-    if (
-        library_dir is not None
-        and library_dir.is_dir()
-        and library_dir.resolve() != data_dir.resolve()
-    ):
-        convs += load_directory(library_dir, allow_empty=True)
+    convs = [load_conversation(p) for p in catalogue_files(data_dir, library_dir)]
     if not convs:
-        where = f"{data_dir}" + (f" or {library_dir}" if library_dir is not None else "")
-        raise TranscriptError(
-            data_dir, None, f"no conversations in {where} (*.txt with a .toml beside it)"
-        )
-    _no_duplicates(convs, data_dir)
+        raise no_conversations(data_dir, library_dir)
+    no_duplicates(convs, data_dir)
     return convs
 
 
-def _no_duplicates(convs: list[Conversation], data_dir: Path) -> None:
+def no_conversations(data_dir: Path, library_dir: Path | None) -> TranscriptError:
+    where = f"{data_dir}" + (f" or {library_dir}" if library_dir is not None else "")
+    return TranscriptError(
+        data_dir, None, f"no conversations in {where} (*.txt with a .toml beside it)"
+    )
+
+
+def no_duplicates(convs: list[Conversation], data_dir: Path) -> None:
     seen: dict[str, Path | None] = {}
     for conv in convs:
         if conv.id in seen:
