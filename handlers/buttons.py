@@ -13,6 +13,7 @@ from bot.app.replies import CardReply
 from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
 from handlers.render import edit_kwargs
+from handlers.subscriptions import may_manage
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,9 @@ async def press(update: Update, context: Context) -> None:
         return
     who = sender(update, context)
     _ = gettext_for(who.lang)
-    reply = await quotebot(context).press(who, query.data or "")
+    data = query.data or ""
+    manage = await may_manage(update, context) if quotebot(context).changes_chat(data) else True
+    reply = await quotebot(context).press(who, data, may_manage=manage)
     if reply is None:
         await query.answer(_("This button has expired. Please search again."), show_alert=False)
         return
