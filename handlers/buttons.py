@@ -25,8 +25,11 @@ async def press(update: Update, context: Context) -> None:
     who = sender(update, context)
     _ = gettext_for(who.lang)
     data = query.data or ""
-    manage = await may_manage(update, context) if quotebot(context).changes_chat(data) else True
-    reply = await quotebot(context).press(who, data, may_manage=manage)
+    if quotebot(context).changes_chat(data) and not await may_manage(update, context):
+        # Refused: say so on the button, and leave the message (the choice) as it is.
+        await query.answer(quotebot(context).refused_change(who), show_alert=True)
+        return
+    reply = await quotebot(context).press(who, data)
     if reply is None:
         await query.answer(_("This button has expired. Please search again."), show_alert=False)
         return

@@ -313,12 +313,15 @@ class QuoteBot:
         if sender.chat_id is None:
             return Reply(esc(_("Choosing a conversation needs a chat.")))
         if not may_manage:
-            return Reply(
-                esc(_("Only the group's administrators can choose the conversation it searches."))
-            )
+            return Reply(esc(self.refused_change(sender)))
         await self.store.chats.choose(sender.chat_id, conversation)
         conversations = list(self.engine.conversations.values())
         return conversation_view(conversations, conversation, sender.lang, changed=True)
+
+    def refused_change(self, sender: Sender) -> str:
+        """Plain text: a group member who is no administrator tried to choose."""
+        _ = gettext_for(sender.lang)
+        return _("Only the group's administrators can choose the conversation it searches.")
 
     def changes_chat(self, data: str) -> bool:
         """Whether a button press changes the chat's settings (in groups: administrators only)."""
