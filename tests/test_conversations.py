@@ -11,11 +11,13 @@ seconds) in its own cache folder, once for the module.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bot.data import DATA_DIR
 
@@ -30,6 +32,7 @@ from bot.app.conversations import (
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links, Reply
 from bot.app.sender import Sender
+from bot.console import Console
 from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
 from bot.daily.times import Zone, utc_now
@@ -57,7 +60,11 @@ TURNS = [
         "欢迎来到养蜂花园对谈，今天我们请到一位在山谷里照看三百个蜂箱的养蜂人，聊聊蜜蜂的一年。",
     ),
     (2, 65, "春天薰衣草开花的时候，蜂群最忙碌，每一只工蜂都要飞出去采集花粉和花蜜，再带回蜂巢。"),
-    (1, 130, "到了冬天，蜜蜂会在蜂箱里挤成一团取暖，蜂王待在中间，外圈的工蜂不停地抖动翅膀来产生热量。"),
+    (
+        1,
+        130,
+        "到了冬天，蜜蜂会在蜂箱里挤成一团取暖，蜂王待在中间，外圈的工蜂不停地抖动翅膀来产生热量。",
+    ),
     (2, 200, "现在连养蜂人也开始用GPT-4来整理蜂箱的温度记录，它写的总结比我自己写的还清楚。"),
     (1, 260, "我最喜欢的时刻是摇蜜那天，满屋子都是椴树蜂蜜的香味，邻居家的孩子们也会跑来帮忙。"),
 ]
@@ -162,6 +169,34 @@ def test_narrowed_search_returns_that_conversations_own_best(two: QuoteEngine) -
     assert {two.random(conversation=SECOND).conversation for _ in range(20)} == {SECOND}
     with pytest.raises(ValueError):
         two.search(SHARED, 5, "zzz")
+
+
+class NearLex:
+    """A stand-in meaning layer: every query is closest to the bundled conversation's
+    passages, less close to the bees', and far from everyday talk."""
+
+    def __init__(self, engine: QuoteEngine) -> None:
+        self.similarity = np.where(engine.rows_of(SECOND), 0.6, 0.9)
+
+    def embed(self, query: str) -> np.ndarray:
+        return np.ones(1)
+
+    def similarities(self, qvec: np.ndarray) -> np.ndarray:
+        return self.similarity
+
+    def off_topic_similarity(self, qvec: np.ndarray) -> float:
+        return 0.1
+
+
+def test_closest_in_meaning_is_narrowed_too(
+    two: QuoteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(two, "meaning", lambda: NearLex(two))
+    query = "qwxz vbnm"  # no word of it in either conversation: meaning decides
+    assert {r.passage.conversation for r in two.search(query, 5)} == {"l367"}
+    narrowed = two.search(query, 5, SECOND)
+    assert narrowed and {r.passage.conversation for r in narrowed} == {SECOND}
+    assert not any(r.confident for r in narrowed)
 
 
 # -- the migration -------------------------------------------------------------------------
@@ -404,5 +439,22 @@ async def test_with_one_conversation_quotes_do_not_name_it(
         hashtag = await quotebot.query(who, "#AI 安全")
         assert "没有叫" not in hashtag.html
         assert re.search(r"<blockquote>", (await quotebot.query(who, "#367 人类反馈强化学习")).html)
+    finally:
+        await store.close()
+
+
+async def test_console_narrows_and_chooses_like_the_bot(two: QuoteEngine, db_path: Path) -> None:
+    store = await Store.open(db_path)
+    try:
+        console = Console(QuoteBot(two, store, Options()), "zh", io.StringIO())
+        narrowed = await console.handle(f"#{SECOND} {SHARED}")
+        assert narrowed is not None and TITLE_ZH in narrowed.html
+        everywhere = await console.handle(SHARED)
+        assert everywhere is not None and TITLE_ZH not in everywhere.html
+        await console.handle(f"/conversation #{SECOND}")
+        chosen = await console.handle(SHARED)
+        assert chosen is not None and TITLE_ZH in chosen.html
+        wrong = await console.handle("#zzz 蜜蜂")
+        assert wrong is not None and "#b42" in wrong.html and "#l367" in wrong.html
     finally:
         await store.close()
