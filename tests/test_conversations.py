@@ -63,7 +63,7 @@ TURNS = [
     (
         1,
         130,
-        "到了冬天，蜜蜂会在蜂箱里挤成一团取暖，蜂王待在中间，外圈的工蜂不停地抖动翅膀来产生热量。",
+        "到了冬天，蜜蜂会在蜂箱里挤成一团取暖，蜂王待在中间，外圈的工蜂不停地抖动翅膀来产生热量，孩子们总问蜜蜂冬天去了哪里。",
     ),
     (2, 200, "现在连养蜂人也开始用GPT-4来整理蜂箱的温度记录，它写的总结比我自己写的还清楚。"),
     (1, 260, "我最喜欢的时刻是摇蜜那天，满屋子都是椴树蜂蜜的香味，邻居家的孩子们也会跑来帮忙。"),
@@ -332,6 +332,16 @@ async def test_quote_with_an_id_narrows_and_unknown_ids_get_the_list(bot: BotHar
         narrowed = await bot.ask(chat, li, f"/quote {prefix} {SHARED}")
         assert SHARED in quoted(narrowed) and TITLE_ZH in narrowed.text, prefix
         assert video_links(narrowed) == [f"{VIDEO}&t={second_of(SHARED)}s"]
+    # The next-match button replays the narrowed search, not the search of all.
+    everywhere_count = len(bot.engine.search("孩子", 5))
+    ours = len(bot.engine.search("孩子", 5, SECOND))
+    assert everywhere_count > ours > 1
+    children = await bot.ask(chat, li, f"#{SECOND} 孩子")
+    assert f"(2/{ours})" in button_text(children, "下一个结果")
+    first = quoted(children)
+    await bot.press(chat, li, children, button_text(children, "下一个结果"))
+    assert TITLE_ZH in children.text and quoted(children) != first
+    assert not any(t.startswith("下一个结果") for t in children.button_texts)  # the last of ours
     topic = await bot.ask(chat, li, f"/topic #{SECOND} 蜜蜂")
     assert topic.text.startswith("话题：蜜蜂") and TITLE_ZH in topic.text
     assert all("BeeGarden42" in u for u in video_links(topic))
@@ -355,6 +365,8 @@ async def test_a_chats_chosen_conversation_is_used_until_cleared(bot: BotHarness
     randoms = [await bot.ask(chat, li, "/random") for _ in range(3)]
     assert all(TITLE_ZH in r.text for r in randoms)
     another = randoms[0]
+    # Five passages: "another one" may draw the same, which Telegram calls "not modified".
+    bot.expected_errors.append("message is not modified")
     await bot.press(chat, li, another, "🎲 再来一段")
     assert TITLE_ZH in another.text
     # /conversation alone shows the choice, with a button for each and one for all.
