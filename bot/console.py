@@ -77,7 +77,9 @@ class Console:
         if command == "topic":
             return await self.bot.topic(self.sender, args)
         if command == "random":
-            return self.bot.random_quote(self.sender)
+            return await self.bot.random_quote(self.sender, args)
+        if command == "conversation":
+            return await self.bot.conversation(self.sender, args)
         if command == "card":
             return await self.card(args)
         if command == "stats":

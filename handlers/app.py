@@ -66,9 +66,34 @@ COMMANDS = [
     ("unsubscribe", "Stop the daily quote", "取消每日原话"),
     ("help", "What this bot can do", "这个机器人能做什么"),
 ]
+# Only a bot with several conversations has something to choose.
+CONVERSATION_COMMAND = ("conversation", "Choose the conversation to search", "选择要搜索的对话")
 
 DESCRIPTION_ZH = "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
 DESCRIPTION_EN = "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman."
+DESCRIPTION_LIMIT = 512  # Telegram's limit on a bot's description
+
+
+def commands_for(engine: QuoteEngine) -> list[tuple[str, str, str]]:
+    """The command menu: /conversation only when there is more than one to choose from."""
+    if len(engine.conversations) < 2:
+        return COMMANDS
+    return [*COMMANDS[:-1], CONVERSATION_COMMAND, COMMANDS[-1]]
+
+
+def descriptions(engine: QuoteEngine) -> tuple[str, str]:
+    """(zh, en) descriptions: the bundled one, or the list of conversations when there are several."""
+    conversations = list(engine.conversations.values())
+    if len(conversations) < 2:
+        return DESCRIPTION_ZH, DESCRIPTION_EN
+    zh = "我从这些对话中为你找到原话：谁说的、在第几分钟。\n" + "\n".join(
+        f"#{c.id} {c.title_zh or c.title}" for c in conversations
+    )
+    en = "I find the passage you mean in these conversations:\n" + "\n".join(
+        f"#{c.id} {c.title}" for c in conversations
+    )
+    return zh[:DESCRIPTION_LIMIT], en[:DESCRIPTION_LIMIT]
+
 
 Extension = Callable[[Application], None]
 
@@ -122,6 +147,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("card", cards.card))
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
+    application.add_handler(CommandHandler("conversation", subscriptions.conversation))
     application.add_handler(CallbackQueryHandler(buttons.press))
     application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
@@ -170,26 +196,28 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             on_subscription_change=daily.wake,
             cards=card_shop,
         )
-        await _nice_to_have(application)
+        await _nice_to_have(application, engine)
         daily.start()
 
     return post_init
 
 
-async def _nice_to_have(application: Application) -> None:
+async def _nice_to_have(application: Application, engine: QuoteEngine) -> None:
     """Command menus and descriptions: useful, but no failure may stop the bot.
 
     Each call is tried on its own, so one refused call costs only itself.
     """
     bot = application.bot
+    commands = commands_for(engine)
+    description_zh, description_en = descriptions(engine)
     calls = [
-        ("command menu (zh)", bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS])),
+        ("command menu (zh)", bot.set_my_commands([BotCommand(c, zh) for c, _, zh in commands])),
         (
             "command menu (en)",
-            bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS], language_code="en"),
+            bot.set_my_commands([BotCommand(c, en) for c, en, _ in commands], language_code="en"),
         ),
-        ("description (zh)", bot.set_my_description(DESCRIPTION_ZH)),
-        ("description (en)", bot.set_my_description(DESCRIPTION_EN, language_code="en")),
+        ("description (zh)", bot.set_my_description(description_zh)),
+        ("description (en)", bot.set_my_description(description_en, language_code="en")),
     ]
     for what, call in calls:
         try:

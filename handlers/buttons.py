@@ -13,6 +13,7 @@ from bot.app.replies import CardReply
 from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
 from handlers.render import edit_kwargs
+from handlers.subscriptions import may_manage
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,12 @@ async def press(update: Update, context: Context) -> None:
         return
     who = sender(update, context)
     _ = gettext_for(who.lang)
-    reply = await quotebot(context).press(who, query.data or "")
+    data = query.data or ""
+    if quotebot(context).changes_chat(data) and not await may_manage(update, context):
+        # Refused: say so on the button, and leave the message (the choice) as it is.
+        await query.answer(quotebot(context).refused_change(who), show_alert=True)
+        return
+    reply = await quotebot(context).press(who, data)
     if reply is None:
         await query.answer(_("This button has expired. Please search again."), show_alert=False)
         return

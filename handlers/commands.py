@@ -42,7 +42,8 @@ async def topic(update: Update, context: Context) -> None:
 
 
 async def random_quote(update: Update, context: Context) -> None:
-    await send(update, quotebot(context).random_quote(sender(update, context)))
+    reply = await quotebot(context).random_quote(sender(update, context), _args(context))
+    await send(update, reply)
 
 
 async def stats(update: Update, context: Context) -> None:

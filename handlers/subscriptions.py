@@ -1,4 +1,5 @@
-"""/subscribe and /unsubscribe, and the Telegram side of sending daily quotes."""
+"""/subscribe, /unsubscribe and /conversation (the chat's settings), and the Telegram side of
+sending daily quotes."""
 
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ async def unsubscribe(update: Update, context: Context) -> None:
         update,
         await quotebot(context).unsubscribe(who, may_manage=await may_manage(update, context)),
     )
+
+
+async def conversation(update: Update, context: Context) -> None:
+    """/conversation [#id | all]: like a subscription, a group's choice is its admins' to change."""
+    who = sender(update, context)
+    arg = " ".join(context.args or [])
+    manage = await may_manage(update, context) if arg else True
+    await send(update, await quotebot(context).conversation(who, arg, may_manage=manage))
 
 
 def telegram_sender(bot: Bot):

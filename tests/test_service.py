@@ -166,7 +166,7 @@ async def test_topic_without_keyword_lists_topics(quotebot: QuoteBot) -> None:
 
 async def test_random_prefers_whole_thoughts(quotebot: QuoteBot) -> None:
     for _ in range(30):
-        reply = quotebot.random_quote(ZH)
+        reply = await quotebot.random_quote(ZH)
         quote = re.search(r"<blockquote>(.*)</blockquote>", reply.html).group(1)
         assert len(plain_text(quote)) >= 30
 

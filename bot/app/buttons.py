@@ -8,7 +8,9 @@ Telegram gives a button at most 64 bytes of data. Every prefix lives here:
     p|<passage id>          open one passage (a closest-in-meaning suggestion)
     k|<topic index>         a suggested topic
     x|random                another random quote
+    x|random|<conv id>      another random quote of that conversation
     g|<passage id>|<l|d>    send the passage's quote card (light or dark) as a photo
+    v|<conv id>             /conversation: this chat searches that conversation (`*`: all)
 
 `decode` turns a payload back into one typed value, or None when it is
 malformed (old clients, hand-made payloads): the caller says "expired".
@@ -51,7 +53,7 @@ class SuggestedTopic:
 
 @dataclass(frozen=True, slots=True)
 class AnotherRandom:
-    pass
+    conversation: str | None = None  # the conversation the first one came from, if narrowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,24 @@ class SendCard:
     style: str  # "light" or "dark"
 
 
-_STYLES = {"l": "light", "d": "dark"}
+@dataclass(frozen=True, slots=True)
+class ChooseConversation:
+    conversation: str | None  # None: all conversations
 
-Press = ResultAt | TopicPage | Neighbour | OpenPassage | SuggestedTopic | AnotherRandom | SendCard
+
+_STYLES = {"l": "light", "d": "dark"}
+_ALL = "*"  # never a conversation id (those are letters and digits)
+
+Press = (
+    ResultAt
+    | TopicPage
+    | Neighbour
+    | OpenPassage
+    | SuggestedTopic
+    | AnotherRandom
+    | SendCard
+    | ChooseConversation
+)
 
 
 def result_at(key: str, rank: int) -> str:
@@ -85,8 +102,12 @@ def suggested_topic(index: int) -> str:
     return f"k|{index}"
 
 
-def another_random() -> str:
-    return RANDOM
+def another_random(conversation: str | None = None) -> str:
+    return f"{RANDOM}|{conversation}" if conversation else RANDOM
+
+
+def choose_conversation(conversation: str | None) -> str:
+    return f"v|{conversation or _ALL}"
 
 
 def send_card(passage_id: str, style: str = "light") -> str:
@@ -113,6 +134,10 @@ def decode(data: str | None) -> Press | None:
             return SendCard(parts[1], _STYLES[parts[2]])
         if parts[0] == "k" and len(parts) == 2:
             return SuggestedTopic(int(parts[1]))
+        if data.startswith(RANDOM + "|") and len(parts) == 3 and parts[2].isalnum():
+            return AnotherRandom(parts[2])
+        if parts[0] == "v" and len(parts) == 2 and parts[1]:
+            return ChooseConversation(None if parts[1] == _ALL else parts[1])
     except ValueError:
         return None
     return None

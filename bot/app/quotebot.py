@@ -19,6 +19,16 @@ from pathlib import Path
 
 from bot.app import buttons
 from bot.app.cards import CardShop
+from bot.app.conversations import (
+    Narrowed,
+    NoSuchConversation,
+    choice,
+    conversation_view,
+    listing,
+    narrow,
+    no_such_conversation_view,
+    saved_query,
+)
 from bot.app.flood import RateLimiter
 from bot.app.i18n import gettext_for
 from bot.app.replies import (
@@ -40,10 +50,12 @@ from bot.app.views import (
     TOPIC_PAGE,
     card_caption_lines,
     card_view,
+    conversation_title,
     no_match_view,
     passage_view,
     quote_block,
     result_view,
+    several,
     suggestions_view,
     topic_list_view,
     topic_page_view,
@@ -134,12 +146,16 @@ class QuoteBot:
 
     def help(self, sender: Sender, welcome: bool = False) -> Reply:
         _ = gettext_for(sender.lang)
-        conv = next(iter(self.engine.conversations.values()))
-        title = conv.title if sender.lang == "en" else conv.title_zh
+        conversations = list(self.engine.conversations.values())
         lines = []
-        if welcome:
-            lines.append(esc(_("Hello! I quote one conversation back to you:")))
-        lines.append(f"<b>{esc(title)}</b>")
+        if several(self.engine):
+            if welcome:
+                lines.append(esc(_("Hello! I quote these conversations back to you:")))
+            lines.extend(listing(conversations, sender.lang))
+        else:
+            if welcome:
+                lines.append(esc(_("Hello! I quote one conversation back to you:")))
+            lines.append(f"<b>{esc(conversation_title(conversations[0], sender.lang))}</b>")
         lines.append("")
         lines.append(
             esc(
@@ -148,7 +164,20 @@ class QuoteBot:
                 )
             )
         )
+        if several(self.engine):
+            lines.append(
+                esc(
+                    _(
+                        "Start with #id to search one conversation only, for example: /quote #{id} <words>"
+                    ).format(id=conversations[-1].id)
+                )
+            )
         lines.append("")
+        chooser = (
+            [("/conversation", _("[#id | all] — choose the conversation this chat searches"))]
+            if several(self.engine)
+            else []
+        )
         for command, text in (
             ("/quote", _("<words> — the best-matching quote (works in groups)")),
             ("/topic", _("<keyword> — the best passages on a topic")),
@@ -159,6 +188,7 @@ class QuoteBot:
                 _("[HH:MM] [time zone] [card] — a quote every day (card: as a picture)"),
             ),
             ("/unsubscribe", _("stop the daily quote")),
+            *chooser,
             ("/help", _("this message")),
         ):
             lines.append(f"{command} {esc(text)}")
@@ -176,7 +206,10 @@ class QuoteBot:
     async def query(self, sender: Sender, text: str, kind: str = "message") -> Reply:
         """A free-text query (private message or /quote): the best passage, browsable."""
         _ = gettext_for(sender.lang)
-        text = clean_input(text or "")[:MAX_INPUT].strip()
+        scope = await self._scope(sender, clean_input(text or "")[:MAX_INPUT])
+        if isinstance(scope, Reply):
+            return scope
+        conversation, text = scope.conversation, scope.text
         if not text:
             return self._usage(sender, kind)
         if not has_searchable_text(text):
@@ -189,38 +222,44 @@ class QuoteBot:
                 )
             )
         started = time.perf_counter()
-        results = self.engine.search(text, RESULTS_PER_QUERY)
+        results = self.engine.search(text, RESULTS_PER_QUERY, conversation)
         self._log(sender, kind, text, results, time.perf_counter() - started)
         if not results:
-            return self._no_match(sender, text)
+            return self._no_match(sender, text, conversation)
         if not results[0].confident:
             return suggestions_view(self.engine, text, results, sender.lang)
-        key = await self.store.remember_search(text)
+        key = await self.store.remember_search(saved_query(conversation, text))
         return result_view(self.engine, results, 0, key, sender.lang, self.links)
 
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
         _ = gettext_for(sender.lang)
-        keyword = clean_input(keyword or "")[:MAX_INPUT].strip()
+        scope = await self._scope(sender, clean_input(keyword or "")[:MAX_INPUT])
+        if isinstance(scope, Reply):
+            return scope
+        conversation, keyword = scope.conversation, scope.text
         if not keyword:
             return topic_list_view(self.topics.names, sender.lang)
         if not has_searchable_text(keyword):
             self._log(sender, "topic", keyword, [], 0.0)
             return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
         started = time.perf_counter()
-        results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES)
+        results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES, conversation)
         self._log(sender, "topic", keyword, results, time.perf_counter() - started)
         if not results:
-            return self._no_match(sender, keyword)
+            return self._no_match(sender, keyword, conversation)
         if not results[0].confident:
             return suggestions_view(self.engine, keyword, results, sender.lang)
-        key = await self.store.remember_search(keyword)
+        key = await self.store.remember_search(saved_query(conversation, keyword))
         return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
 
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
         """/card <words>: the best match (the same decision as a query) as a quote card."""
         _ = gettext_for(sender.lang)
-        text = (text or "")[:MAX_INPUT].strip()
+        scope = await self._scope(sender, (text or "")[:MAX_INPUT])
+        if isinstance(scope, Reply):
+            return scope
+        conversation, text = scope.conversation, scope.text
         if not text:
             return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
         if not has_searchable_text(text):
@@ -233,21 +272,84 @@ class QuoteBot:
                 )
             )
         started = time.perf_counter()
-        results = self.engine.search(text, RESULTS_PER_QUERY)
+        results = self.engine.search(text, RESULTS_PER_QUERY, conversation)
         self._log(sender, "card", text, results, time.perf_counter() - started)
         if not results:
-            return self._no_match(sender, text)
+            return self._no_match(sender, text, conversation)
         if not results[0].confident:
             return suggestions_view(self.engine, text, results, sender.lang)
         return card_view(self.engine, results[0].passage, sender.lang, self.links)
 
-    def random_quote(self, sender: Sender) -> Reply:
-        passage = self.engine.random(self.rng)
+    async def random_quote(self, sender: Sender, args: str = "") -> Reply:
+        """/random [#id]: a random quote, of the named or the chat's chosen conversation."""
+        scope = await self._scope(sender, clean_input(args or "")[:MAX_INPUT])
+        if isinstance(scope, Reply):
+            return scope
+        return self._random(sender, scope.conversation)
+
+    def _random(self, sender: Sender, conversation: str | None) -> Reply:
+        passage = self.engine.random(self.rng, conversation)
         self._log(sender, "random", "", [Result(passage, 1.0)], 0.0)
         reply = passage_view(self.engine, passage, sender.lang, self.links)
         _ = gettext_for(sender.lang)
-        another = Button("🎲 " + _("Another one"), data=buttons.another_random())
+        another = Button("🎲 " + _("Another one"), data=buttons.another_random(conversation))
         return Reply(reply.html, (*reply.buttons, (another,)), passage_id=passage.id)
+
+    # -- several conversations -----------------------------------------------------
+    async def conversation(self, sender: Sender, arg: str = "", may_manage: bool = True) -> Reply:
+        """/conversation: show the chat's choice; `#id` narrows the chat to one, `all` undoes it."""
+        arg = clean_input(arg or "").strip()
+        conversations = list(self.engine.conversations.values())
+        if not arg:
+            chosen = await self._chosen(sender)
+            return conversation_view(conversations, chosen, sender.lang)
+        picked = choice(arg, list(self.engine.conversations))
+        if isinstance(picked, NoSuchConversation):
+            return no_such_conversation_view(picked, conversations, sender.lang)
+        return await self._choose(sender, picked, may_manage)
+
+    async def _choose(self, sender: Sender, conversation: str | None, may_manage: bool) -> Reply:
+        _ = gettext_for(sender.lang)
+        if sender.chat_id is None:
+            return Reply(esc(_("Choosing a conversation needs a chat.")))
+        if not may_manage:
+            return Reply(esc(self.refused_change(sender)))
+        await self.store.chats.choose(sender.chat_id, conversation)
+        conversations = list(self.engine.conversations.values())
+        return conversation_view(conversations, conversation, sender.lang, changed=True)
+
+    def refused_change(self, sender: Sender) -> str:
+        """Plain text: a group member who is no administrator tried to choose."""
+        _ = gettext_for(sender.lang)
+        return _("Only the group's administrators can choose the conversation it searches.")
+
+    def changes_chat(self, data: str) -> bool:
+        """Whether a button press changes the chat's settings (in groups: administrators only)."""
+        return isinstance(buttons.decode(data), buttons.ChooseConversation)
+
+    async def _chosen(self, sender: Sender) -> str | None:
+        """The chat's chosen conversation, if it still exists (a removed one means all)."""
+        if sender.chat_id is None or not several(self.engine):
+            return None
+        chosen = await self.store.chats.get(sender.chat_id)
+        return chosen if chosen in self.engine.conversations else None
+
+    async def _scope(self, sender: Sender, text: str) -> Narrowed | Reply:
+        """The words and the conversation to search: a leading `#id`, else the chat's choice."""
+        found = narrow(text, list(self.engine.conversations))
+        if isinstance(found, NoSuchConversation):
+            self._log(sender, "conversation", text.strip(), [], 0.0)
+            conversations = list(self.engine.conversations.values())
+            return no_such_conversation_view(found, conversations, sender.lang)
+        if found.conversation is None:
+            return Narrowed(await self._chosen(sender), found.text)
+        return found
+
+    def _saved(self, saved: str) -> Narrowed | None:
+        """A saved search (see conversations.saved_query) as it was narrowed; None if its
+        conversation is gone."""
+        found = narrow(saved, list(self.engine.conversations))
+        return found if isinstance(found, Narrowed) else None
 
     async def stats(self, sender: Sender, now: float | None = None) -> Reply:
         return await stats_reply(self.store, sender, now)
@@ -265,26 +367,32 @@ class QuoteBot:
         return await self.dialogue.unsubscribe(sender, may_manage)
 
     # -- buttons -------------------------------------------------------------------
-    async def press(self, sender: Sender, data: str) -> Reply | CardReply | None:
+    async def press(
+        self, sender: Sender, data: str, may_manage: bool = True
+    ) -> Reply | CardReply | None:
         """A button press; None when the data is stale or malformed (the caller says so).
 
-        A CardReply is sent as a new message (a photo); a Reply edits the pressed message."""
+        A CardReply is sent as a new message (a photo); a Reply edits the pressed message.
+        `may_manage`: whether the presser may change the chat's settings (see changes_chat)."""
         press = buttons.decode(data)
         lang = sender.lang
         match press:
             case buttons.ResultAt(key, rank):
-                query = await self.store.find_search(key)
-                if query is None:
+                saved = await self.store.find_search(key)
+                search = self._saved(saved) if saved is not None else None
+                if search is None:
                     return None
-                results = self.engine.search(query, RESULTS_PER_QUERY)
+                results = self.engine.search(search.text, RESULTS_PER_QUERY, search.conversation)
                 if not 0 <= rank < len(results):
                     return None
                 return result_view(self.engine, results, rank, key, lang, self.links)
             case buttons.TopicPage(key, page):
-                keyword = await self.store.find_search(key)
-                if keyword is None:
+                saved = await self.store.find_search(key)
+                search = self._saved(saved) if saved is not None else None
+                if search is None:
                     return None
-                results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES)
+                keyword = search.text
+                results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation)
                 if not results:
                     return None
                 return topic_page_view(self.engine, keyword, results, page, key, lang, self.links)
@@ -298,8 +406,14 @@ class QuoteBot:
                 if not 0 <= index < len(self.topics):
                     return None
                 return await self.topic(sender, self.topics.names[index])
-            case buttons.AnotherRandom():
-                return self.random_quote(sender)
+            case buttons.AnotherRandom(conversation):
+                if conversation is not None and conversation not in self.engine.conversations:
+                    conversation = None
+                return self._random(sender, conversation or await self._chosen(sender))
+            case buttons.ChooseConversation(conversation):
+                if conversation is not None and conversation not in self.engine.conversations:
+                    return None
+                return await self._choose(sender, conversation, may_manage)
             case buttons.SendCard(passage_id, style):
                 passage = self.engine.get(passage_id)
                 if passage is None:
@@ -310,10 +424,13 @@ class QuoteBot:
     # -- inline mode -----------------------------------------------------------------
     def inline(self, sender: Sender, text: str) -> list[InlineItem]:
         """Choices for `@bot words` in any chat; random good quotes for an empty query."""
-        text = clean_input(text or "")[:MAX_INPUT].strip()
+        found = narrow(clean_input(text or "")[:MAX_INPUT], list(self.engine.conversations))
+        if isinstance(found, NoSuchConversation):
+            return []
+        conversation, text = found.conversation, found.text
         started = time.perf_counter()
         if text:
-            results = self.engine.search(text, INLINE_RESULTS)
+            results = self.engine.search(text, INLINE_RESULTS, conversation)
             self._log(sender, "inline", text, results, time.perf_counter() - started)
             passages = [r.passage for r in results]
             suggested = {r.passage.id for r in results if not r.confident}
@@ -321,20 +438,26 @@ class QuoteBot:
             suggested = set()
             rng = random.Random(int(time.time() // 300))  # same picks for five minutes: cacheable
             passages = list(
-                {p.id: p for p in (self.engine.random(rng) for _ in range(INLINE_RESULTS))}.values()
+                {
+                    p.id: p
+                    for p in (self.engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
+                }.values()
             )
         items = []
+        named = several(self.engine)
         for passage in passages:
             conv = self.engine.conversation(passage)
             speaker = conv.speakers[passage.speaker].display(sender.lang)
+            where = conversation_title(conv, sender.lang)[:60] + "\n" if named else ""
+            block = quote_block(passage, conv, sender.lang, self.links, named)
             items.append(
                 InlineItem(
                     id=passage.id,
                     # "≈": closest in meaning, not a passage that says it.
                     title=("≈ " if passage.id in suggested else "")
                     + f"{speaker} · {format_hms(passage.at)}",
-                    description=passage.text[:120],
-                    reply=Reply(fit_lines(quote_block(passage, conv, sender.lang, self.links))),
+                    description=where + passage.text[:120],
+                    reply=Reply(fit_lines(block)),
                 )
             )
         return items
@@ -348,14 +471,17 @@ class QuoteBot:
                 continue
             conv = self.engine.conversation(passage)
             caption = fit_lines(
-                card_caption_lines(passage, conv, sender.lang, self.links), MAX_CAPTION
+                card_caption_lines(passage, conv, sender.lang, self.links, several(self.engine)),
+                MAX_CAPTION,
             )
             cards.append(InlineCard(f"card:{style[0]}:{passage_id}"[:64], file_id, caption))
         return cards
 
     # -- short answers ---------------------------------------------------------------
-    def _no_match(self, sender: Sender, text: str) -> Reply:
-        return no_match_view(text, self.topics.names, self.topics.suggest(text), sender.lang)
+    def _no_match(self, sender: Sender, text: str, conversation: str | None = None) -> Reply:
+        in_all = conversation is None and several(self.engine)
+        close = self.topics.suggest(text)
+        return no_match_view(text, self.topics.names, close, sender.lang, in_all)
 
     def unknown_command(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)

@@ -16,8 +16,21 @@ def card_button(passage: Passage, lang: Lang) -> Button:
     return Button("🖼 " + _("Card"), data=buttons.send_card(passage.id, "light"))
 
 
-def quote_block(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
-    """A passage as it appears in every answer: the words, who said them, when, where to watch."""
+def several(engine: QuoteEngine) -> bool:
+    """Whether quotes must name their conversation (with one, it goes without saying)."""
+    return len(engine.conversations) > 1
+
+
+def conversation_title(conv: Conversation, lang: Lang) -> str:
+    """A conversation's title in the reader's language."""
+    return (conv.title if lang == "en" else conv.title_zh) or conv.title or conv.id
+
+
+def quote_block(
+    passage: Passage, conv: Conversation, lang: Lang, links: Links, named: bool = False
+) -> list[str]:
+    """A passage as it appears in every answer: the words, who said them, when, where to watch;
+    `named`: and in which conversation (when there are several)."""
     _ = gettext_for(lang)
     speaker = conv.speakers[passage.speaker].display(lang)
     when = format_hms(passage.at)
@@ -27,6 +40,8 @@ def quote_block(passage: Passage, conv: Conversation, lang: Lang, links: Links) 
         f"<blockquote>{esc(passage.text)}</blockquote>",
         f"— <b>{esc(speaker)}</b> · {stamp}",
     ]
+    if named:
+        lines.append(f"<i>{esc(conversation_title(conv, lang))}</i>")
     share = links.share(passage.id)
     if share:
         label = _("Share this quote")
@@ -57,7 +72,7 @@ def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links
         engine.neighbour(passage.id, 1) is not None,
     )
     return Reply(
-        fit_lines(quote_block(passage, conv, lang, links)),
+        fit_lines(quote_block(passage, conv, lang, links, several(engine))),
         (row,) if row else (),
         passage_id=passage.id,
     )
@@ -106,7 +121,7 @@ def topic_page_view(
     ):
         conv = engine.conversation(r.passage)
         lines.append(f"<b>{n}.</b>")
-        lines.extend(quote_block(r.passage, conv, lang, links))
+        lines.extend(quote_block(r.passage, conv, lang, links, several(engine)))
         lines.append("")
     nav = []
     if page > 0:
@@ -125,16 +140,17 @@ def topic_list_view(topics: list[str], lang: Lang) -> Reply:
     return Reply(text, rows)
 
 
-def no_match_view(text: str, topics: list[str], close: list[int], lang: Lang) -> Reply:
-    """Say so honestly, then offer what might help: close topics, /random."""
+def no_match_view(
+    text: str, topics: list[str], close: list[int], lang: Lang, in_all: bool = False
+) -> Reply:
+    """Say so honestly, then offer what might help: close topics, /random.
+    `in_all`: the search covered several conversations, not one."""
     _ = gettext_for(lang)
-    lines = [
-        esc(
-            _("I couldn't find anything about “{query}” in this conversation.").format(
-                query=text[:100]
-            )
-        )
-    ]
+    if in_all:
+        miss = _("I couldn't find anything about “{query}” in these conversations.")
+    else:
+        miss = _("I couldn't find anything about “{query}” in this conversation.")
+    lines = [esc(miss.format(query=text[:100]))]
     if close:
         lines.append(esc(_("Maybe one of these topics?")))
     lines.append(esc(_("Or try /random for a random quote.")))
@@ -160,7 +176,8 @@ def suggestions_view(engine: QuoteEngine, text: str, results: list[Result], lang
         conv = engine.conversation(passage)
         speaker = conv.speakers[passage.speaker].display(lang)
         preview = passage.text if len(passage.text) <= 90 else passage.text[:89] + "…"
-        lines.append(f"<b>{n}.</b> {esc(speaker)} · {format_hms(passage.at)}")
+        where = f" · <i>{esc(conversation_title(conv, lang))}</i>" if several(engine) else ""
+        lines.append(f"<b>{n}.</b> {esc(speaker)} · {format_hms(passage.at)}{where}")
         lines.append(f"<i>{esc(preview)}</i>")
         row.append(Button(str(n), data=buttons.open_passage(passage.id)))
     lines.append("")
@@ -173,14 +190,16 @@ def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: L
     _ = gettext_for(lang)
     conv = engine.conversation(passage)
     heading = _("Today's quote")
-    lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, lang, links)]
+    lines = [f"☀️ <b>{esc(heading)}</b>", *quote_block(passage, conv, lang, links, several(engine))]
     return Reply(fit_lines(lines), ((card_button(passage, lang),),), passage_id=passage.id)
 
 
-def card_caption_lines(passage: Passage, conv: Conversation, lang: Lang, links: Links) -> list[str]:
-    """A card's caption: who and when (linked to the video at that second), the share link.
-    The words themselves are on the picture."""
-    return quote_block(passage, conv, lang, links)[1:]
+def card_caption_lines(
+    passage: Passage, conv: Conversation, lang: Lang, links: Links, named: bool = False
+) -> list[str]:
+    """A card's caption: who and when (linked to the video at that second), the conversation
+    when there are several, the share link. The words themselves are on the picture."""
+    return quote_block(passage, conv, lang, links, named)[1:]
 
 
 def card_view(
@@ -194,7 +213,7 @@ def card_view(
     return CardReply(
         passage.id,
         style,
-        fit_lines(card_caption_lines(passage, conv, lang, links), MAX_CAPTION),
+        fit_lines(card_caption_lines(passage, conv, lang, links, several(engine)), MAX_CAPTION),
         ((Button(label, data=buttons.send_card(passage.id, other)),),),
     )
 
@@ -206,5 +225,8 @@ def daily_card_view(
     _ = gettext_for(lang)
     conv = engine.conversation(passage)
     heading = _("Today's quote")
-    lines = [f"☀️ <b>{esc(heading)}</b>", *card_caption_lines(passage, conv, lang, links)]
+    lines = [
+        f"☀️ <b>{esc(heading)}</b>",
+        *card_caption_lines(passage, conv, lang, links, several(engine)),
+    ]
     return CardReply(passage.id, style, fit_lines(lines, MAX_CAPTION))

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -22,6 +23,7 @@ from bot.app.views import daily_card_view, daily_quote_view
 from bot.daily.pacing import Pacer
 from bot.daily.times import next_send, utc_now
 from bot.search import Passage, QuoteEngine
+from bot.storage.chats import ChatConversations
 from bot.storage.subscriptions import Subscription, SubscriptionStore, passage_number
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class DailyQuotes:
         clock: Clock = utc_now,
         backoff: float = 1.0,
         send_card: SendCard | None = None,
+        chats: ChatConversations | None = None,
     ) -> None:
         self.subscriptions = subscriptions
         self.engine = engine
@@ -84,6 +87,8 @@ class DailyQuotes:
         self.clock = clock
         self.backoff = backoff
         self.send_card = send_card  # None: card subscriptions get the text quote
+        # Each chat's chosen conversation (/conversation): its daily quote comes from it.
+        self.chats = chats or ChatConversations(subscriptions.db)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -193,7 +198,7 @@ class DailyQuotes:
         # makes it the only send for that day, and the next one is in the future.
         # The claim records the passage, so a send interrupted by a crash is resent
         # with the same passage and the rotation counter moves on once.
-        passage = self.pick(sub)
+        passage = self.pick(sub, await self.conversation_of(sub.chat_id))
         claimed = await self.subscriptions.claim(sub.chat_id, day, passage.id)
         if claimed is None:
             # Already sent: never twice.
@@ -270,8 +275,22 @@ class DailyQuotes:
         return 0
 
     # -- what is sent ------------------------------------------------------------
-    def pick(self, sub: Subscription) -> Passage:
-        good = self.engine.good_rows()
+    async def conversation_of(self, chat_id: int) -> str | None:
+        """The conversation a chat chose, or None for all: also when the chosen one was
+        removed from the library since (the chat keeps its subscription and gets any)."""
+        if len(self.engine.conversations) < 2:
+            return None
+        chosen = await self.chats.get(chat_id)
+        if chosen is not None and chosen not in self.engine.conversations:
+            log.info("chat %s chose conversation %r, which is gone; quoting all", chat_id, chosen)
+            return None
+        return chosen
+
+    def pick(self, sub: Subscription, conversation: str | None = None) -> Passage:
+        """The chat's next passage in its rotation (of one conversation, if it chose one)."""
+        good = self.engine.good_rows(conversation)
+        if not len(good) and conversation is not None:
+            return self.engine.random(random.Random(sub.seed + sub.delivered), conversation)
         row = int(good[passage_number(sub.seed, sub.delivered, len(good))]) if len(good) else 0
         return self.engine.table[row]
 

@@ -130,6 +130,7 @@ class QuoteEngine:
         self.aliases = aliases
         self.options = SearchOptions()
         self._good_rows: np.ndarray | None = None
+        self._rows_of: dict[str, np.ndarray | None] = {}
         self.questions = QuestionReader(
             SpeakerName(c.id, s.number, normalize(name))
             for c in conversations
@@ -237,17 +238,23 @@ class QuoteEngine:
         return question
 
     # -- search -----------------------------------------------------------
-    def search(self, query: str, limit: int = 5) -> list[Result]:
+    def search(self, query: str, limit: int = 5, conversation: str | None = None) -> list[Result]:
         """Best passages for a query, best first.
 
         Confident results when the words are evidence enough; otherwise up to
         SUGGESTIONS passages closest in meaning (`confident=False`) when they
         pass the off-topic gate; otherwise nothing. Every caller (the bot,
         /topic, inline mode, the CLI) goes through this one decision.
+        `conversation` (an id) narrows every step to that conversation's
+        passages, so its own best passages come back, not the ones of it that
+        survived among the best of all.
         """
         if limit <= 0:
             return []
-        scored, question = self._lexical(query)
+        allowed = self.rows_of(conversation)
+        if allowed is not None and not allowed.any():
+            return []  # a conversation too short to cut a passage from
+        scored, question = self._lexical(query, allowed)
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
 
         def answers() -> list[Result]:
@@ -266,21 +273,28 @@ class QuoteEngine:
         if meaning is None or qvec is None:
             return answers()
         similarity = meaning.similarities(qvec)
-        margin = float(np.max(similarity)) - meaning.off_topic_similarity(qvec)
+        best = similarity if allowed is None else similarity[allowed]
+        margin = float(np.max(best)) - meaning.off_topic_similarity(qvec)
         if confident and (confident[0][1] >= SURE_SCORE or margin >= CONFIRM_MARGIN):
             if in_own_words:  # the words are there; meaning orders the passages that hold them
                 confident.sort(key=lambda rc: -(rc[1] + W_MEANING_IN_LEXICAL * similarity[rc[0]]))
             return answers()
         if self.options.gate and margin < GATE_MARGIN:
             return []
-        return self._closest_in_meaning(similarity, scored, question, min(limit, SUGGESTIONS))
+        return self._closest_in_meaning(
+            similarity, scored, question, min(limit, SUGGESTIONS), allowed
+        )
 
-    def rank(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
+    def rank(
+        self, query: str, limit: int = 5, conversation: str | None = None
+    ) -> list[tuple[int, float]]:
         """Rows and confidence of the lexical answers only (benchmarks, diagnostics)."""
-        scored, _ = self._lexical(query)
+        scored, _ = self._lexical(query, self.rows_of(conversation))
         return [(row, c) for row, c, _ in scored if c >= MIN_SCORE][:limit]
 
-    def _lexical(self, query: str) -> tuple[list[tuple[int, float, float]], Question | None]:
+    def _lexical(
+        self, query: str, allowed: np.ndarray | None = None
+    ) -> tuple[list[tuple[int, float, float]], Question | None]:
         """(row, confidence, order key) of lexical candidates, best first, and the question.
 
         A question is scored twice, as typed and without its frame; each
@@ -304,7 +318,7 @@ class QuoteEngine:
             if core is not None and core.text != variants[0].text:
                 variants.append(core)
         for prepared in variants:
-            for row, confidence, key in self._score(prepared, question.speakers):
+            for row, confidence, key in self._score(prepared, question.speakers, allowed):
                 if row not in best or confidence > best[row][0]:
                     best[row] = (confidence, key)
         rows = sorted(best, key=lambda r: (-round(best[r][1], 6), r))
@@ -316,16 +330,21 @@ class QuoteEngine:
         scored: list[tuple[int, float, float]],
         question: Question,
         limit: int,
+        allowed: np.ndarray | None = None,
     ) -> list[Result]:
-        """Up to `limit` passages closest in meaning, from different turns."""
+        """Up to `limit` passages closest in meaning, from different turns (of the allowed rows)."""
         lexical = np.zeros(len(self.table))
         for row, confidence, _ in scored:
             lexical[row] = confidence
         key = similarity + W_LEXICAL_IN_MEANING * lexical - W_INTRO * 0.5 * self.intro
         key = key + W_SPEAKER * 0.5 * self._speaker_mask(question.speakers)
+        if allowed is not None:
+            key = np.where(allowed, key, -np.inf)
         picked: list[int] = []
         turns: set[tuple[int, int]] = set()
         for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
+            if allowed is not None and not allowed[row]:
+                break  # the rest are other conversations' passages
             turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
             if turn not in turns:
                 picked.append(row)
@@ -356,12 +375,15 @@ class QuoteEngine:
         return seen, sum(idf for _, idf in seen)
 
     def _score(
-        self, q: PreparedQuery, speakers: frozenset[tuple[str, int]] = frozenset()
+        self,
+        q: PreparedQuery,
+        speakers: frozenset[tuple[str, int]] = frozenset(),
+        allowed: np.ndarray | None = None,
     ) -> list[tuple[int, float, float]]:
-        """BM25 candidates with their confidence and order key, best first."""
+        """BM25 candidates (among the allowed rows) with their confidence and order key, best first."""
         words, word_mass = self._weights(q.words)
         bigrams, bigram_mass = self._weights(q.bigrams)
-        cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES)
+        cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES, allowed)
         if cand.size == 0:
             return []
         confidence, density = self._evidence(q, cand, bm25, words, word_mass, bigrams, bigram_mass)
@@ -498,20 +520,42 @@ class QuoteEngine:
             return None
         return self.table[row + step]
 
-    def random(self, rng: random.Random | None = None) -> Passage:
-        """A random passage that stands on its own (falls back to any passage)."""
+    def random(self, rng: random.Random | None = None, conversation: str | None = None) -> Passage:
+        """A random passage that stands on its own (falls back to any passage),
+        of one conversation if given."""
         rng = rng or random.Random()
-        good = self.good_rows()
-        pool = good if good.size else np.arange(len(self.table))
+        good = self.good_rows(conversation)
+        allowed = self.rows_of(conversation)
+        pool = good if good.size else np.flatnonzero(allowed) if allowed is not None else good
+        if not pool.size:
+            pool = np.arange(len(self.table))
         return self.table[int(pool[rng.randrange(pool.size)])]
 
-    def good_rows(self) -> np.ndarray:
-        """Rows of whole-thought passages, in order; computed once (the table never changes)."""
+    def good_rows(self, conversation: str | None = None) -> np.ndarray:
+        """Rows of whole-thought passages, in order (of one conversation if given);
+        computed once (the table never changes)."""
         if self._good_rows is None:
             self._good_rows = np.flatnonzero(
                 (self.table.quality >= int(Quality.GOOD)) & ~self.intro
             )
-        return self._good_rows
+        allowed = self.rows_of(conversation)
+        if allowed is None:
+            return self._good_rows
+        return self._good_rows[allowed[self._good_rows]]
+
+    def rows_of(self, conversation: str | None) -> np.ndarray | None:
+        """The rows of one conversation as a mask; None for every row (no conversation
+        given, or the only one), so an unnarrowed search does exactly what it always did.
+        ValueError for an id the engine does not hold: callers resolve ids first."""
+        if conversation is None:
+            return None
+        if conversation not in self._rows_of:
+            ids = self.table.conversation_ids
+            if conversation not in self.conversations or conversation not in ids:
+                raise ValueError(f"no conversation {conversation!r}")
+            mask = self.table.conversation == ids.index(conversation)
+            self._rows_of[conversation] = None if bool(mask.all()) else mask
+        return self._rows_of[conversation]
 
     def conversation(self, passage: Passage) -> Conversation:
         return self.conversations[passage.conversation]

@@ -93,15 +93,24 @@ class InvertedIndex:
         return self.docs[lo:hi], self.impacts[lo:hi]
 
     def top(
-        self, weighted_terms: Sequence[tuple[int, float]], k: int
+        self,
+        weighted_terms: Sequence[tuple[int, float]],
+        k: int,
+        allowed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(passages, BM25 sums) of the k best passages, best first, ties by passage number."""
+        """(passages, BM25 sums) of the k best passages, best first, ties by passage number.
+
+        `allowed` (a boolean mask over passages) keeps the k best among those passages,
+        so a search narrowed to one conversation gets its own top k, not what is left
+        of the global one."""
         if not weighted_terms:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         scores = np.zeros(self.n_docs, dtype=np.float32)
         for term_id, weight in weighted_terms:
             docs, impacts = self.postings(term_id)
             scores[docs] += impacts * np.float32(weight)
+        if allowed is not None:
+            scores[~allowed] = 0
         candidates = np.flatnonzero(scores)
         if candidates.size > k:
             part = np.argpartition(-scores[candidates], k - 1)[:k]

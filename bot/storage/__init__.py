@@ -2,6 +2,7 @@
 uploaded quote cards."""
 
 from bot.storage.cardfiles import CardFileStore
+from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.opening import StorageError, hold
@@ -13,6 +14,7 @@ from bot.storage.subscriptions import Subscription, SubscriptionStore
 __all__ = [
     "MIGRATIONS",
     "CardFileStore",
+    "ChatConversations",
     "Database",
     "QueryRecord",
     "Stats",

@@ -77,6 +77,16 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE subscriptions ADD COLUMN card INTEGER NOT NULL DEFAULT 0;
     """,
+    # v4: several conversations. A chat's chosen conversation (/conversation #id), which
+    # its searches, random quotes and daily quote come from; no row: all of them. Kept
+    # apart from subscriptions: a chat may choose one without subscribing.
+    """
+    CREATE TABLE chat_conversations (
+        chat_id INTEGER PRIMARY KEY,
+        conversation TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 

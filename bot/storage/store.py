@@ -1,4 +1,5 @@
-"""Store: the bot's storage in one object (database, query log, saved searches).
+"""Store: the bot's storage in one object (database, query log, saved searches, each chat's
+chosen conversation).
 
 Create with `await Store.open(path)`; `store.db` is the shared Database that
 the subscription store (bot.storage.subscriptions) uses too.
@@ -10,6 +11,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
 from bot.storage.opening import StorageError
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
@@ -21,6 +23,7 @@ class Store:
         self.db = db
         self.querylog = querylog
         self.searches = SavedSearches(db)
+        self.chats = ChatConversations(db)
 
     @classmethod
     async def open(cls, path: Path | str, raw_user_ids: bool = False) -> Store:

@@ -175,7 +175,8 @@ class SubscriptionStore:
             )
 
     async def migrate(self, old_id: int, new_id: int) -> None:
-        """A group became a supergroup: its subscription and history move to the new id."""
+        """A group became a supergroup: its subscription, history and chosen conversation
+        move to the new id."""
         async with self.db.atomic() as conn:
             await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (new_id,))
             await conn.execute(
@@ -185,6 +186,11 @@ class SubscriptionStore:
             )
             await conn.execute(
                 "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            # The chat's chosen conversation (bot.storage.chats) moves with it.
+            await conn.execute(
+                "UPDATE OR IGNORE chat_conversations SET chat_id = ? WHERE chat_id = ?",
+                (new_id, old_id),
             )
 
     async def next_due(self) -> dt.datetime | None:
