@@ -397,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import time
 
     from bot.search.engine import QuoteEngine
-    from bot.search.meaning import terminal_progress
+    from bot.search.progress import terminal_progress
     from bot.search.transcript import TranscriptError
 
     started = time.perf_counter()
@@ -411,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             meaning="background" if args.command == "console" else "lazy",
             progress=terminal_progress("embedding passages"),
             library_dir=settings.library_dir,
+            index_progress=terminal_progress("indexing conversations"),
         )
     except (TranscriptError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -43,6 +43,7 @@ from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
 from bot.search.cache import default_cache_dir
+from bot.search.progress import terminal_progress
 from bot.storage import CardFileStore, Store, SubscriptionStore
 from handlers import buttons, cards, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
@@ -328,6 +329,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
             settings.cache_dir,
             meaning="background",
             library_dir=settings.library_dir,
+            index_progress=terminal_progress("indexing conversations"),
         )
     except (TranscriptError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)

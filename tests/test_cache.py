@@ -92,7 +92,9 @@ def test_truncated_cache_file_is_rebuilt_once_and_then_used(
     second = load_or_build(DATA_DIR, cache_dir)
     assert len(rebuilds(caplog)) == 1, "the rebuilt cache was not written back"
     assert same_index(first, second)
-    assert [p.name for p in cache_dir.iterdir()] == [cache_folder(cache_dir).name]  # no leftovers
+    # No leftovers: the index folder and the conversation's part, nothing half-written.
+    assert sorted(p.name for p in cache_dir.iterdir()) == [cache_folder(cache_dir).name, "parts"]
+    assert [p.name.startswith("part-") for p in (cache_dir / "parts").iterdir()] == [True]
 
 
 def test_garbage_and_wrong_dtype_are_rebuilt(

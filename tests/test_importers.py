@@ -19,6 +19,7 @@ from bot.data import DATA_DIR
 from bot.search.importers import ImportRefused, read_transcript
 from bot.search.importers.catalog import LibraryError, add, entries, remove
 from bot.search.importers.common import hms, join
+from bot.search.library import table_from_conversations
 from bot.search.passages import Quality, cut_passages
 from bot.search.transcript import load_conversation
 
@@ -420,17 +421,21 @@ def test_seed_recut_as_vtt_is_found_at_its_second(tmp_path: Path, shared_cache) 
         assert best["speaker"] == speaker
 
 
-def test_index_cache_keeps_cue_times(tmp_path: Path) -> None:
+def test_index_cache_keeps_the_times_cues_gave(tmp_path: Path) -> None:
+    """The cache keeps a conversation's metadata and its passages' seconds (cut with the
+    cue times), not the turns themselves: a running engine never needs them."""
     from bot.search.cache import load_or_build
 
     lib = tmp_path / "lib"
-    add(read_transcript(write(tmp_path, "show.vtt", VTT)), lib, DATA_DIR)
+    conv = add(read_transcript(write(tmp_path, "show.vtt", VTT)), lib, DATA_DIR)
+    assert conv.turns[0].cues == ((25, 3),)
     built = load_or_build(DATA_DIR, tmp_path / "cache", lib)
     cached = load_or_build(DATA_DIR, tmp_path / "cache", lib)  # read back from disk
     assert [c.id for c in cached.conversations] == ["l367", "show"]
-    assert cached.conversations[1].turns == built.conversations[1].turns
-    assert cached.conversations[1].turns[0].cues == ((25, 3),)
-    assert cached.conversations[1].end == 17
+    assert cached.conversations == built.conversations
+    assert cached.conversations[1].end == 17 and cached.conversations[1].turns == []
+    rows = cached.table.conversation == 1
+    assert cached.table.at[rows].tolist() == table_from_conversations([conv]).at.tolist()
     assert cached.table.at.tolist() == built.table.at.tolist()
 
 

@@ -153,6 +153,7 @@ class QuoteEngine:
         meaning: MeaningMode = "lazy",
         progress: Callable[[int, int], None] | None = None,
         library_dir: Path | None = None,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> QuoteEngine:
         """Load the data directory, using (or building) the on-disk index cache.
 
@@ -160,11 +161,13 @@ class QuoteEngine:
         the model and the passage vectors at the first query that needs them
         (a one-shot CLI search stays fast when words suffice), "background"
         builds them on a thread at once (the bot answers lexically meanwhile),
-        "off" never. `library_dir` is the user library (`quotebot add`), loaded
-        after the bundled conversations; absent or empty is fine.
+        "off" never; `progress` hears how the embedding goes. `library_dir` is the
+        user library (`quotebot add`), loaded after the bundled conversations;
+        absent or empty is fine. `index_progress` hears of each conversation a
+        first build (or an added conversation) indexes.
         """
         data_dir = data_dir or DEFAULT_DATA_DIR
-        files: IndexFiles = load_or_build(data_dir, cache_dir, library_dir)
+        files: IndexFiles = load_or_build(data_dir, cache_dir, library_dir, index_progress)
         engine = cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
         engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
         return engine

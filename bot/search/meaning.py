@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -236,27 +235,6 @@ def load_or_build_meaning(
     )
 
 
-def terminal_progress(label: str) -> Callable[[int, int], None]:
-    """A progress bar on a terminal's stderr, or a log line every 25% otherwise."""
-    tty = sys.stderr.isatty()
-    last = [-1]
-
-    def show(done: int, total: int) -> None:
-        if total <= 0:
-            return
-        share = done / total
-        if tty:
-            filled = int(share * 30)
-            end = "\n" if done >= total else ""
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}{end}")
-            sys.stderr.flush()
-        elif int(share * 4) > last[0]:
-            last[0] = int(share * 4)
-            log.info("%s: %d/%d", label, done, total)
-
-    return show
-
-
 class BackgroundMeaning:
     """Builds the meaning index on a thread so the bot answers lexically meanwhile."""
 
@@ -285,5 +263,4 @@ __all__ = [
     "MeaningIndex",
     "Vectors",
     "load_or_build_meaning",
-    "terminal_progress",
 ]
