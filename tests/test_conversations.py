@@ -470,3 +470,16 @@ async def test_console_narrows_and_chooses_like_the_bot(two: QuoteEngine, db_pat
         assert wrong is not None and "#b42" in wrong.html and "#l367" in wrong.html
     finally:
         await store.close()
+
+
+def test_a_long_catalogue_is_listed_in_part_and_says_how_many_more() -> None:
+    from bot.app.conversations import listing
+    from bot.search import Conversation
+
+    many = [
+        Conversation(f"c{i}", f"Show {i}", f"节目 {i}", "zh-Hans", "", {}, []) for i in range(30)
+    ]
+    lines = listing(many, "en", limit=10)
+    assert len(lines) == 11 and "#c9" in lines[9] and "#c10" not in "".join(lines)
+    assert "20 more" in lines[-1]
+    assert len(listing(many[:10], "en", limit=10)) == 10  # exactly the limit: no "more" line

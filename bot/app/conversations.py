@@ -94,9 +94,22 @@ def short_title(conv: Conversation, lang: Lang, width: int = SHORT_TITLE) -> str
     return full if len(full) <= width else full[: width - 1] + "…"
 
 
-def listing(conversations: Sequence[Conversation], lang: Lang) -> list[str]:
-    """One line per conversation: its title and the `#id` that narrows to it."""
-    return [f"• <b>{esc(title(c, lang))}</b> · #{esc(c.id)}" for c in conversations]
+def listing(
+    conversations: Sequence[Conversation], lang: Lang, limit: int = MAX_BUTTONS
+) -> list[str]:
+    """One line per conversation: its title and the `#id` that narrows to it.
+
+    A catalogue of hundreds would fill a message and push out what follows
+    (the commands, the hint); past `limit` one line says how many more there are.
+    """
+    _ = gettext_for(lang)
+    lines = [f"• <b>{esc(title(c, lang))}</b> · #{esc(c.id)}" for c in conversations[:limit]]
+    if len(conversations) > limit:
+        more = _("…and {n} more (each has its #id in its quotes)").format(
+            n=len(conversations) - limit
+        )
+        lines.append(esc(more))
+    return lines
 
 
 def no_such_conversation_view(

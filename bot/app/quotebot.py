@@ -71,6 +71,7 @@ RESULTS_PER_QUERY = 5  # "next result" browses this many
 TOPIC_PAGES = 5
 INLINE_RESULTS = 10
 MAX_INPUT = 4096
+HELP_LISTING = 10  # conversations /help and /start list by name; /conversation lists more
 
 
 @dataclass
@@ -151,7 +152,7 @@ class QuoteBot:
         if several(self.engine):
             if welcome:
                 lines.append(esc(_("Hello! I quote these conversations back to you:")))
-            lines.extend(listing(conversations, sender.lang))
+            lines.extend(listing(conversations, sender.lang, HELP_LISTING))
         else:
             if welcome:
                 lines.append(esc(_("Hello! I quote one conversation back to you:")))
