@@ -42,8 +42,7 @@ CODE = Path(os.environ.get("QUOTEBOT_BENCH_CODE", ROOT))
 sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalogue import make_catalogue  # noqa: E402
-from search_bench import QUERY_SETS, p50_p99, rss_mb  # noqa: E402
+from figures import QUERY_SETS, p50_p99, rss_mb  # noqa: E402
 
 
 def _engine(library: Path, cache: Path):
@@ -58,9 +57,12 @@ def child_build(library: Path, cache: Path) -> dict:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    import bot
+
     started = time.perf_counter()
     engine = _engine(library, cache)
     return {
+        "code": str(Path(bot.__file__).parent.parent),
         "seconds": round(time.perf_counter() - started, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "conversations": len(engine.conversations),
@@ -168,6 +170,8 @@ def main() -> int:
             result = child_serve(Path(library), Path(cache), int(rest[0]))
         print(json.dumps(result, ensure_ascii=False))
         return 0
+
+    from catalogue import make_catalogue  # puts this checkout on sys.path: the parent only
 
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {cores} cores, load {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}")

@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR  # noqa: E402
+from figures import QUERY_SETS, p50_p99, rss_mb  # noqa: E402
 
 from bot.search.transcript import format_hms, load_conversation  # noqa: E402
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
-QUERY_SETS = [ROOT / "tests" / "eval" / "queries.toml", ROOT / "tests" / "eval" / "questions.toml"]
 # The seed's meaning vectors, embedded once and kept between runs (tens of seconds to make).
 SEED_CACHE = Path(os.environ.get("QUOTEBOT_CACHE_DIR") or Path.home() / ".cache" / "quotebot")
 
@@ -68,30 +68,6 @@ def make_catalogue(scale: int, folder: Path) -> None:
         )
     for extra in ("aliases.toml", "userdict.txt", "stopwords.txt", "topics.toml"):
         shutil.copy(DEFAULT_DATA_DIR / extra, folder / extra)
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
-
-
-def p50_p99(label: str, times_ms: list[float]) -> dict[str, float | None]:
-    """Median and 99th percentile of a list of milliseconds (None when empty)."""
-    if not times_ms:
-        return {f"{label}_p50_ms": None, f"{label}_p99_ms": None}
-    return {
-        f"{label}_p50_ms": round(percentile(times_ms, 0.5), 2),
-        f"{label}_p99_ms": round(percentile(times_ms, 0.99), 2),
-    }
-
-
-def rss_mb() -> float:
-    """Current resident set size (Linux), in MiB."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def attach_seed_vectors(engine) -> None:

@@ -247,3 +247,32 @@ def test_part_rejects_a_part_written_for_other_data(tmp_path: Path) -> None:
     assert parts.read_part(folder, key).conversation.id in {"l367", "s0"}
     with pytest.raises(parts.CacheError):
         parts.read_part(folder, "0" * 20)
+
+
+def test_a_build_deletes_what_nobody_used_for_a_week_and_keeps_the_rest(tmp_path: Path) -> None:
+    import os
+    import time
+
+    library, cache_dir = tmp_path / "library", tmp_path / "cache"
+    write_conversation(library, 0)
+    first = load_or_build(DATA_DIR, cache_dir, library, workers=1)
+    old_index = cache_dir / f"index-{first.key}"
+    (library / "s000.txt").unlink()
+    (library / "s000.toml").unlink()
+    write_conversation(library, 1)
+    long_ago = time.time() - 8 * 86400
+    vectors = cache_dir / "vectors-x" / "conv-y.npy"
+    vectors.parent.mkdir()
+    vectors.write_bytes(b"old")
+    for path in (old_index, vectors, *(cache_dir / "parts").iterdir()):
+        os.utime(path, (long_ago, long_ago))
+    second = load_or_build(DATA_DIR, cache_dir, library, workers=1)
+    assert not old_index.exists() and not vectors.exists()
+    assert (cache_dir / f"index-{second.key}").is_dir()
+    # The bundled conversation's part was used by this build (touched), s0's was not.
+    remaining = {
+        parts.read_part(p, p.name.removeprefix("part-")).conversation.id
+        for p in (cache_dir / "parts").iterdir()
+    }
+    assert remaining == {"l367", "s1"}
+    assert load_or_build(DATA_DIR, cache_dir, library, workers=1).key == second.key

@@ -17,10 +17,12 @@ and replaced, so the next start uses it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -46,6 +48,7 @@ from bot.search.arrayfiles import (
 from bot.search.index import InvertedIndex, Vocabulary, assemble
 from bot.search.library import PassageTable
 from bot.search.parts import (
+    PART_FORMAT,
     TABLE_ARRAYS,
     Part,
     conversation_from,
@@ -92,6 +95,11 @@ _DTYPES = {
 # Segment on several processes only when there is enough to share out: each
 # worker pays ~1 s to start and load jieba's full dictionary.
 PARALLEL_FROM = 4
+# An index or a part nobody has used for this long is deleted after a build: every
+# add, remove or edit leaves the previous index behind (hundreds of MB for a
+# catalogue). Folders in use are touched at every start; a week leaves room for
+# another configuration sharing the cache folder (a test run, a second bot).
+PRUNE_AFTER_DAYS = 7
 
 Progress = Callable[[int, int], None]
 
@@ -145,7 +153,7 @@ def words_key(data_dir: Path) -> str:
 
 def part_key(words: str, transcript: Path) -> str:
     """Hash of one conversation's files (its .txt and .toml) and the shared word lists."""
-    digest = hashlib.sha256(words.encode())
+    digest = hashlib.sha256(f"{words};part={PART_FORMAT}".encode())
     _hash_files(digest, [("txt", transcript), ("toml", transcript.with_suffix(".toml"))])
     return digest.hexdigest()[:20]
 
@@ -175,6 +183,7 @@ def load_or_build(
         try:
             conversations, table, index = read_cache(folder, key)
             segmenter = Segmenter.compact(folder / WORDS, stopwords)
+            _touch(folder)
             return IndexFiles(conversations, table, index, segmenter, aliases, key)
         except Exception as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
             log.warning("index cache %s unreadable (%s); rebuilding it", folder, exc)
@@ -229,6 +238,7 @@ def _build(
     try:
         write_into_place(folder, fill, lambda f: read_cache(f, key))
         segmenter = Segmenter.compact(folder / WORDS, stopwords)
+        prune(cache_dir)
     except OSError as exc:
         # An unwritable or full disk costs speed next time, not the answer now.
         log.warning("could not write index cache to %s (%s); using it from memory", folder, exc)
@@ -280,6 +290,32 @@ def _parts(
     return [p for p in parts if p is not None], len(missing)
 
 
+def _touch(folder: Path) -> None:
+    """Mark a cache folder as in use (see PRUNE_AFTER_DAYS); a read-only cache is fine."""
+    with contextlib.suppress(OSError):
+        os.utime(folder)
+
+
+def prune(cache_dir: Path, now: float | None = None) -> list[Path]:
+    """Delete index folders, parts and meaning vectors unused for PRUNE_AFTER_DAYS;
+    the paths deleted."""
+    limit = (now or time.time()) - PRUNE_AFTER_DAYS * 86400
+    candidates = [
+        *cache_dir.glob("index-*"),
+        *cache_dir.glob("parts/part-*"),
+        *cache_dir.glob("vectors-*/conv-*.npy"),
+    ]
+    stale = [p for p in candidates if p.stat().st_mtime < limit]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if stale:
+        log.info("deleted %d cache entries unused for %d days", len(stale), PRUNE_AFTER_DAYS)
+    return stale
+
+
 def _part_folder(cache_dir: Path, key: str) -> Path:
     return cache_dir / "parts" / f"part-{key}"
 
@@ -289,7 +325,9 @@ def _cached_part(cache_dir: Path, key: str) -> Part | None:
     if not folder.exists():
         return None
     try:
-        return read_part(folder, key)
+        part = read_part(folder, key)
+        _touch(folder)
+        return part
     except Exception as exc:  # rebuilt like the index: never fatal
         log.warning("index part %s unreadable (%s); rebuilding it", folder, exc)
         return None

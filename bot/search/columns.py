@@ -49,6 +49,16 @@ class TextColumn(Sequence[str]):
             base += column._data.nbytes
         return cls(b"".join(c._data for c in columns), np.concatenate(parts))
 
+    def take(self, indices: np.ndarray) -> TextColumn:
+        """The strings at `indices`, in that order, as a new column (no Python strings made)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        starts = self.offsets[indices]
+        lengths = self.offsets[indices + 1] - starts
+        offsets = np.zeros(indices.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        source = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return TextColumn(self.data[source].tobytes(), offsets)
+
     @property
     def data(self) -> np.ndarray:
         """The buffer as uint8 (how it is saved with `np.save`)."""

@@ -138,10 +138,13 @@ class TermCounts:
     This is what segmenting costs minutes to find out, so it is what a
     conversation keeps in the cache; BM25 weights depend on the whole
     catalogue (idf, average lengths) and are computed when the parts are put
-    together, in seconds.
+    together, in seconds. Local term ids follow the terms' hashes, and pairs
+    are sorted by (term, passage): every part is then already in the order of
+    the whole index, and putting hundreds together is a merge, not a sort.
     """
 
-    terms: list[str]  # local term id -> term
+    terms: TextColumn  # local term id -> term, in order of `hashes`
+    hashes: np.ndarray  # uint64 `term_hash` of each local term, ascending
     term_ids: np.ndarray  # int32 local term id, one entry per (term, passage) pair
     docs: np.ndarray  # int32 passage number within the stretch
     tf: np.ndarray  # int32 occurrences of the term in the passage
@@ -162,13 +165,19 @@ class TermCounts:
             for term in (*words, *bigrams):
                 term_ids.append(local.setdefault(term, len(local)))
                 doc_ids.append(doc)
+        terms = list(local)
+        hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
+        by_hash = np.argsort(hashes, kind="stable")
+        rank = np.empty(len(terms), dtype=np.int64)
+        rank[by_hash] = np.arange(len(terms))
         n_docs = max(1, len(word_len))
-        keys = np.frombuffer(term_ids, dtype=np.int32).astype(np.int64) * n_docs + np.frombuffer(
+        keys = rank[np.frombuffer(term_ids, dtype=np.int32)] * n_docs + np.frombuffer(
             doc_ids, dtype=np.int32
         )
         unique_keys, tf = np.unique(keys, return_counts=True)
         return cls(
-            terms=list(local),
+            terms=TextColumn.from_strings(terms[i] for i in by_hash.tolist()),
+            hashes=hashes[by_hash],
             term_ids=(unique_keys // n_docs).astype(np.int32),
             docs=(unique_keys % n_docs).astype(np.int32),
             tf=tf.astype(np.int32),
@@ -185,47 +194,54 @@ def build_index(term_lists: Iterable[tuple[list[str], list[str]]]) -> InvertedIn
 def assemble(parts: Sequence[TermCounts]) -> InvertedIndex:
     """One index over the passages of every part, in order (part 0's passages first).
 
-    Term ids are given in order of first appearance, so assembling one part
-    gives the same index as counting its passages directly.
+    A term's id is the rank of its hash among all terms, so each part's local
+    ids map to global ones in the same order, and the pairs of all parts,
+    concatenated, are runs already sorted by (term, passage) that a stable sort
+    merges. Two different terms with the same 64-bit hash (odds around 1e-7 for
+    a catalogue's two million terms) would share postings; the vocabulary keeps
+    one of their texts, so a query for the other finds nothing rather than
+    something wrong.
     """
-    vocabulary: dict[str, int] = {}
+    if sum(p.word_len.size for p in parts) == 0:
+        raise ValueError("no passages to index")
+    all_hashes = np.concatenate([p.hashes for p in parts])
+    hashes, first, global_ids = np.unique(all_hashes, return_index=True, return_inverse=True)
+    global_ids = global_ids.astype(np.int32).reshape(-1)
     terms, docs, tfs, word_lens, bigram_lens = [], [], [], [], []
-    base = 0
+    base = start = 0
     for part in parts:
-        mapping = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for t in part.terms),
-            dtype=np.int32,
-            count=len(part.terms),
-        )
-        terms.append(mapping[part.term_ids])
+        terms.append(global_ids[start : start + len(part.terms)][part.term_ids])
         docs.append(part.docs + np.int32(base))
         tfs.append(part.tf)
         word_lens.append(part.word_len)
         bigram_lens.append(part.bigram_len)
+        start += len(part.terms)
         base += part.word_len.size
-    n_docs, n_terms = base, len(vocabulary)
-    if n_docs == 0:
-        raise ValueError("no passages to index")
+    n_docs, n_terms = base, hashes.size
     term = np.concatenate(terms)
-    doc = np.concatenate(docs)
-    order = np.lexsort((doc, term))
-    term, doc, tf = term[order], doc[order], np.concatenate(tfs)[order].astype(np.float32)
+    order = np.argsort(term, kind="stable")
+    term, doc = term[order], np.concatenate(docs)[order]
+    tf = np.concatenate(tfs)[order].astype(np.float32)
     del order
     df = np.bincount(term, minlength=n_terms)
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=offsets[1:])
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
 
-    ordered_terms = list(vocabulary)
-    is_bigram = np.fromiter(
-        (t.startswith(BIGRAM_PREFIX) for t in ordered_terms), dtype=bool, count=n_terms
-    )
+    vocabulary_terms = TextColumn.concat([p.terms for p in parts]).take(first)
+    # Bigram terms start with BIGRAM_PREFIX, one ASCII byte: read it off the buffer
+    # rather than decoding two million strings.
+    prefix = BIGRAM_PREFIX.encode()[0]
+    data = vocabulary_terms.data
+    starts = vocabulary_terms.offsets[:-1]
+    nonempty = vocabulary_terms.offsets[1:] > starts
+    is_bigram = nonempty & (data[np.minimum(starts, max(data.size - 1, 0))] == prefix)
     wl = np.concatenate(word_lens).astype(np.float32)
     bl = np.concatenate(bigram_lens).astype(np.float32)
     length = np.where(is_bigram[term], bl[doc] / max(bl.mean(), 1.0), wl[doc] / max(wl.mean(), 1.0))
     impacts = idf[term] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length))
     return InvertedIndex(
-        vocabulary=Vocabulary.from_terms(ordered_terms),
+        vocabulary=Vocabulary(vocabulary_terms, hashes, np.arange(n_terms, dtype=np.int32)),
         offsets=offsets,
         docs=doc,
         impacts=impacts.astype(np.float32),

@@ -18,6 +18,7 @@ conversation to a catalogue embeds that conversation only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -168,6 +169,8 @@ def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     if array.shape != shape or array.dtype != np.float32 or not np.isfinite(array).all():
         log.warning("meaning vectors %s do not match the passages; rebuilding", path)
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # in use: not pruned (bot.search.cache.prune)
     return array
 
 

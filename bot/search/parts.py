@@ -27,7 +27,6 @@ from bot.search.arrayfiles import (
     CacheError,
     check,
     read_folder,
-    strings,
     text_arrays,
     text_column,
     text_dtypes,
@@ -40,7 +39,7 @@ from bot.search.segment import Segmenter
 from bot.search.textnorm import compact_text, normalize
 from bot.search.transcript import Conversation, Speaker
 
-PART_FORMAT = "1"
+PART_FORMAT = "2"
 # Every passage column, with the dtype it must have (all one-dimensional).
 TABLE_ARRAYS: dict[str, type] = {
     "conversation": np.int32,
@@ -52,6 +51,7 @@ TABLE_ARRAYS: dict[str, type] = {
     "quality": np.int8,
 }
 COUNT_ARRAYS: dict[str, type] = {
+    "hashes": np.uint64,
     "term_ids": np.int32,
     "docs": np.int32,
     "tf": np.int32,
@@ -150,6 +150,7 @@ _DTYPES = {
     **text_dtypes("texts"),
     **text_dtypes("compact"),
     **{f"counts.{n}": t for n, t in COUNT_ARRAYS.items()},
+    **text_dtypes("terms"),
 }
 
 
@@ -158,11 +159,11 @@ def write_part(folder: Path, key: str, part: Part) -> None:
     arrays = {f"table.{n}": getattr(part.table, n) for n in TABLE_ARRAYS}
     arrays |= text_arrays("texts", part.table.texts) | text_arrays("compact", part.table.compact)
     arrays |= {f"counts.{n}": getattr(part.counts, n) for n in COUNT_ARRAYS}
+    arrays |= text_arrays("terms", part.counts.terms)
     meta = {
         "format": PART_FORMAT,
         "key": key,
         "conversation": conversation_json(part.conversation),
-        "terms": part.counts.terms,
         "words": part.words,
     }
     write_folder(folder, arrays, meta)
@@ -180,8 +181,10 @@ def read_part(folder: Path, key: str) -> Part:
     check(len(compact) == n and all(c.size == n for c in columns.values()), "table lengths")
     check(n == 0 or not columns["conversation"].any(), "conversation column")
     table = PassageTable([conv.id], texts, **columns, compact=compact)
-    terms = strings(meta["terms"], "terms")
+    terms = text_column(arrays, "terms")
     counts = TermCounts(terms, **{n_: arrays[f"counts.{n_}"] for n_ in COUNT_ARRAYS})
+    check(counts.hashes.size == len(terms), "term hashes")
+    check(bool(np.all(counts.hashes[1:] >= counts.hashes[:-1])), "term order")
     pairs = counts.term_ids.size
     check(counts.docs.size == pairs and counts.tf.size == pairs, "term counts")
     check(counts.word_len.size == n and counts.bigram_len.size == n, "passage lengths")
