@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.search.aliases import Aliases
+from bot.search.asks import Ask, asked, carriers, load_asks
 from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
 from bot.search.index import InvertedIndex
 from bot.search.library import PassageTable
@@ -81,6 +82,12 @@ SUGGESTIONS = 3
 # A query of fewer different letters or characters than this ("xxxxxxxx",
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
+# A passage answers a question asking for an attribute (data/asks.toml) only
+# if it or a passage this close in its conversation carries the attribute.
+ASK_WINDOW = 1
+# ...unless the query quotes the passage: a quote that happens to hold an ask
+# word ("没有人知道什么时候") asks nothing of it.
+QUOTED_SCORE = 0.9
 
 MeaningMode = Literal["lazy", "background", "off"]
 
@@ -102,6 +109,7 @@ class SearchOptions:
     speakers: bool = True  # prefer the turns of a speaker the question names
     meaning: bool = True  # closest-in-meaning suggestions
     gate: bool = True  # offer suggestions only past the off-topic contrast
+    asks: bool = True  # an attribute asked for (married, price, when) must be in the answer
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,8 @@ class QuoteEngine:
         self._meaning: MeaningIndex | None = None
         self._meaning_loader: Callable[[], MeaningIndex | None] | None = None
         self._meaning_background: BackgroundMeaning | None = None
+        self._asks: list[Ask] | None = None
+        self._carriers: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(
@@ -248,6 +258,9 @@ class QuoteEngine:
         if limit <= 0:
             return []
         scored, question = self._lexical(query)
+        answerable = self.answerable(query)
+        if answerable is not None:  # only passages that speak of what is asked
+            scored = [s for s in scored if answerable[s[0]] or s[1] >= QUOTED_SCORE]
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
 
         def answers() -> list[Result]:
@@ -266,6 +279,10 @@ class QuoteEngine:
         if meaning is None or qvec is None:
             return answers()
         similarity = meaning.similarities(qvec)
+        if answerable is not None:
+            if not answerable.any():
+                return answers()
+            similarity = np.where(answerable, similarity, -1.0)
         margin = float(np.max(similarity)) - meaning.off_topic_similarity(qvec)
         if confident and (confident[0][1] >= SURE_SCORE or margin >= CONFIRM_MARGIN):
             if in_own_words:  # the words are there; meaning orders the passages that hold them
@@ -273,7 +290,29 @@ class QuoteEngine:
             return answers()
         if self.options.gate and margin < GATE_MARGIN:
             return []
-        return self._closest_in_meaning(similarity, scored, question, min(limit, SUGGESTIONS))
+        return self._closest_in_meaning(
+            similarity, scored, question, min(limit, SUGGESTIONS), answerable
+        )
+
+    def answerable(self, query: str) -> np.ndarray | None:
+        """Rows that can answer the attributes the query asks for (married, price, when), or
+        None when it asks for none: every asked attribute's words must be in the passage or
+        within ASK_WINDOW passages of it."""
+        if not self.options.asks:
+            return None
+        if self._asks is None:
+            self._asks = load_asks(DEFAULT_DATA_DIR / "asks.toml")
+        wanted = asked(self._asks, self.fold(_clean_query(query)))
+        if not wanted:
+            return None
+        mask = np.ones(len(self.table), dtype=bool)
+        for ask in wanted:
+            if ask.name not in self._carriers:
+                self._carriers[ask.name] = carriers(
+                    ask, self.table.compact, self.table.conversation, ASK_WINDOW
+                )
+            mask &= self._carriers[ask.name]
+        return mask
 
     def rank(self, query: str, limit: int = 5) -> list[tuple[int, float]]:
         """Rows and confidence of the lexical answers only (benchmarks, diagnostics)."""
@@ -316,8 +355,9 @@ class QuoteEngine:
         scored: list[tuple[int, float, float]],
         question: Question,
         limit: int,
+        allowed: np.ndarray | None = None,
     ) -> list[Result]:
-        """Up to `limit` passages closest in meaning, from different turns."""
+        """Up to `limit` passages closest in meaning, from different turns (and `allowed` rows)."""
         lexical = np.zeros(len(self.table))
         for row, confidence, _ in scored:
             lexical[row] = confidence
@@ -325,7 +365,11 @@ class QuoteEngine:
         key = key + W_SPEAKER * 0.5 * self._speaker_mask(question.speakers)
         picked: list[int] = []
         turns: set[tuple[int, int]] = set()
+        if allowed is not None:
+            key = np.where(allowed, key, -np.inf)
         for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
+            if allowed is not None and not allowed[row]:
+                break
             turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
             if turn not in turns:
                 picked.append(row)
