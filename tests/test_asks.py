@@ -102,3 +102,28 @@ def test_a_quote_holding_an_ask_word_is_still_found(engine: QuoteEngine) -> None
     results = engine.search("没有人知道什么时候，但许多人，包括我在内，认为这是在我们的一生中", 1)
     assert results and results[0].confident
     assert "没有人知道什么时候" in results[0].passage.text
+
+
+def test_an_english_question_is_not_gated_for_being_english(engine: QuoteEngine) -> None:
+    """English is compared with Chinese passages but half-English off-topic anchors; the
+    margin credit lets an answerable English question through, and off-topic English not."""
+    if engine.meaning() is None:
+        pytest.skip("the meaning layer is unavailable here")
+    saved = engine.options
+    query = "advice for young people starting their careers"
+    try:
+        engine.options = replace(saved, english=False)
+        assert engine.search(query, 3) == []
+        engine.options = saved
+        results = engine.search(query, 3)
+        assert results and not results[0].confident
+        assert results[0].passage.turn_start >= 2 * 3600 + 20 * 60  # the advice, near the end
+        assert engine.search("how do I reset my wifi router password", 3) == []
+    finally:
+        engine.options = saved
+
+
+def test_a_possessive_left_by_a_removed_name_is_dropped(engine: QuoteEngine) -> None:
+    question = engine.read_question("what are Sam Altman's weaknesses as a CEO")
+    assert "'s" not in question.topic
+    assert "weaknesses" in question.topic

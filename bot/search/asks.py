@@ -89,11 +89,11 @@ def asked(asks: Sequence[Ask], normalized_query: str) -> list[Ask]:
     return [a for a in asks if a.asked.search(normalized_query)]
 
 
-def carriers(
-    ask: Ask, compact: Sequence[str], conversation: np.ndarray, window: int
-) -> np.ndarray:
+def carriers(ask: Ask, compact: Sequence[str], conversation: np.ndarray, window: int) -> np.ndarray:
     """Rows whose passage, or one within `window` passages of the same conversation, carries the answer."""
-    own = np.fromiter((bool(ask.answered.search(t)) for t in compact), dtype=bool, count=len(compact))
+    own = np.fromiter(
+        (bool(ask.answered.search(t)) for t in compact), dtype=bool, count=len(compact)
+    )
     near = own.copy()
     n = len(own)
     for step in range(1, window + 1):
