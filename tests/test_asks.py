@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from bot.data import DATA_DIR
+
 from bot.search.asks import asked, build_asks, carriers, load_asks
 from bot.search.engine import QuoteEngine
 from bot.search.textnorm import normalize
