@@ -51,12 +51,15 @@ def test_off_topic_queries_get_no_confident_answer(scores) -> None:
 def test_questions_sharing_only_a_name_get_no_confident_answer(scores) -> None:
     neg = scores["negative_entity"]
     assert neg.n >= 20
-    assert (neg.n - neg.answered_confidently) / neg.n >= 0.80
+    assert (neg.n - neg.answered_confidently) / neg.n >= 0.85
+    # Asking for what the conversation never gives (married, net worth, a date)
+    # gets nothing at all more often than not a suggestion (data/asks.toml).
+    assert neg.nothing / neg.n >= 0.35
 
 
 @pytest.mark.parametrize(
     ("kind", "top1", "top3"),
-    [("question", 0.60, 0.72), ("english", 0.50, 0.60), ("paraphrase", 0.45, 0.60)],
+    [("question", 0.60, 0.72), ("english", 0.60, 0.70), ("paraphrase", 0.45, 0.60)],
 )
 def test_in_own_words(scores, with_meaning, kind: str, top1: float, top3: float) -> None:
     s = scores[kind]

@@ -40,6 +40,7 @@ def test_wheel_installed_in_a_fresh_venv_answers_a_search(
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "bot/data/000_c2cd4d18928321da.txt" in names
     assert "bot/data/aliases.toml" in names and "bot/data/topics.toml" in names
+    assert "bot/data/asks.toml" in names
     assert "bot/app/locale/zh/LC_MESSAGES/quotebot.mo" in names
     assert {
         "bot/cards/fonts/NotoSansCJKsc-Regular.subset.otf",

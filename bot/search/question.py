@@ -113,7 +113,8 @@ _EN_FRAMES = (
     r"\b(?:what|why|how|when)\b",
 )
 _EN_FRAME = re.compile("|".join(f"(?:{f})" for f in _EN_FRAMES))
-_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
+# "Sam Altman's weaknesses": the 's stays behind when the name is removed.
+_POSSESSIVE = re.compile(r"(?:(?<=[a-z])|(?<![^\s])|^)'s\b")
 _SPACES = re.compile(r"\s+")
 
 

@@ -3,7 +3,7 @@
 `python -m tests.eval.evaluate` prints the tables for the tuning sets
 (queries.toml, questions.toml); `--set heldout` and `--set heldout_questions`
 the held-out ones, written without seeing the engine and never used for
-tuning. `--without frames,speakers,meaning,gate` switches parts off, to
+tuning. `--without frames,speakers,meaning,gate,asks,english` switches parts off, to
 measure what each brings; `-v` lists the misses.
 
 A query is right at top-1 when the first thing shown (a confident answer or
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         speakers="speakers" not in without,
         meaning="meaning" not in without,
         gate="gate" not in without,
+        asks="asks" not in without,
+        english="english" not in without,
     )
     engine.meaning()  # load before timing anything
     for name in names:
