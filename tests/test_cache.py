@@ -12,6 +12,7 @@ from bot.data import DATA_DIR
 
 from bot.search import cache
 from bot.search.cache import load_or_build
+from tests.test_catalogue_cache import same_index
 
 
 class Exploit:
@@ -47,17 +48,6 @@ def cache_dir(built: Path, tmp_path: Path) -> Path:
     target = tmp_path / "cache"
     shutil.copytree(built, target)
     return target
-
-
-def same_index(a: cache.IndexFiles, b: cache.IndexFiles) -> bool:
-    return (
-        a.table.texts == b.table.texts
-        and a.table.compact == b.table.compact
-        and a.index.vocabulary == b.index.vocabulary
-        and np.array_equal(a.index.impacts, b.index.impacts)
-        and np.array_equal(a.table.at, b.table.at)
-        and a.conversations == b.conversations
-    )
 
 
 def test_cache_round_trip_holds_no_pickle(

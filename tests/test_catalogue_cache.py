@@ -127,9 +127,9 @@ def test_adding_a_conversation_segments_only_that_one(
     segmented: list[str] = []
     real = cache.segment
 
-    def counting(conv, segmenter, aliases):
+    def counting(conv, *tools):
         segmented.append(conv.id)
-        return real(conv, segmenter, aliases)
+        return real(conv, *tools)
 
     monkeypatch.setattr(cache, "segment", counting)
     load_or_build(DATA_DIR, cache_dir, library, workers=1)

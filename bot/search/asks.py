@@ -103,4 +103,41 @@ def carriers(ask: Ask, compact: Sequence[str], conversation: np.ndarray, window:
     return near
 
 
-__all__ = ["Ask", "asked", "build_asks", "carriers", "load_asks"]
+# A passage answers a question asking for an attribute only if it or a passage
+# this close in its conversation carries the attribute.
+ASK_WINDOW = 1
+MAX_ASKS = 64  # one bit each in a passage's `asks` column
+
+
+def carrier_bits(asks: Sequence[Ask], compact: Sequence[str]) -> np.ndarray:
+    """Per passage of one conversation, bit i set when it (or one within ASK_WINDOW)
+    carries ask i's answer.
+
+    Computed once when a conversation is indexed and kept with it: matching
+    seventeen patterns against every passage of a catalogue would cost a
+    query seconds; testing bits costs a millisecond.
+    """
+    if len(asks) > MAX_ASKS:
+        raise ValueError(f"at most {MAX_ASKS} asks fit in a passage's bits, not {len(asks)}")
+    bits = np.zeros(len(compact), dtype=np.uint64)
+    one_conversation = np.zeros(len(compact), dtype=np.int32)
+    for i, ask in enumerate(asks):
+        bits[carriers(ask, compact, one_conversation, ASK_WINDOW)] |= np.uint64(1 << i)
+    return bits
+
+
+def asked_bits(asks: Sequence[Ask], normalized_query: str) -> int:
+    """The bits (as in `carrier_bits`) of the attributes a normalised query asks for."""
+    return sum(1 << i for i, a in enumerate(asks) if a.asked.search(normalized_query))
+
+
+__all__ = [
+    "ASK_WINDOW",
+    "Ask",
+    "asked",
+    "asked_bits",
+    "build_asks",
+    "carrier_bits",
+    "carriers",
+    "load_asks",
+]

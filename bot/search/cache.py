@@ -45,6 +45,7 @@ from bot.search.arrayfiles import (
     write_folder,
     write_into_place,
 )
+from bot.search.asks import Ask, load_asks
 from bot.search.index import InvertedIndex, Vocabulary, assemble
 from bot.search.library import PassageTable
 from bot.search.parts import (
@@ -74,8 +75,8 @@ from bot.search.transcript import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "9"
-_DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt")
+FORMAT_VERSION = "10"
+_DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt", "asks.toml")
 WORDS = "words.dict"
 INDEX_ARRAYS: dict[str, type] = {
     "offsets": np.int64,
@@ -114,6 +115,7 @@ class IndexFiles:
     segmenter: Segmenter
     aliases: Aliases
     key: str
+    asks: list[Ask]  # bit i of table.asks is asks[i]
 
 
 def default_cache_dir() -> Path:
@@ -184,7 +186,8 @@ def load_or_build(
             conversations, table, index = read_cache(folder, key)
             segmenter = Segmenter.compact(folder / WORDS, stopwords)
             _touch(folder)
-            return IndexFiles(conversations, table, index, segmenter, aliases, key)
+            asks = load_asks(data_dir / "asks.toml")
+            return IndexFiles(conversations, table, index, segmenter, aliases, key, asks)
         except Exception as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
             log.warning("index cache %s unreadable (%s); rebuilding it", folder, exc)
     return _build(data_dir, cache_dir, key, aliases, stopwords, library_dir, progress, workers)
@@ -243,7 +246,8 @@ def _build(
         # An unwritable or full disk costs speed next time, not the answer now.
         log.warning("could not write index cache to %s (%s); using it from memory", folder, exc)
         segmenter = full_segmenter(data_dir, aliases)
-    return IndexFiles(conversations, table, index, segmenter, aliases, key)
+    asks = load_asks(data_dir / "asks.toml")
+    return IndexFiles(conversations, table, index, segmenter, aliases, key, asks)
 
 
 def _parts(
@@ -280,10 +284,9 @@ def _parts(
                 if progress is not None:
                     progress(done, len(files))
     elif missing:
-        aliases = load_aliases(data_dir / "aliases.toml")
-        segmenter = full_segmenter(data_dir, aliases)
+        tools = Segmenting.of(data_dir)
         for i in missing:
-            parts[i] = _segment_and_keep(files[i], segmenter, aliases, cache_dir, keys[i])
+            parts[i] = _segment_and_keep(files[i], tools, cache_dir, keys[i])
             done += 1
             if progress is not None:
                 progress(done, len(files))
@@ -333,10 +336,25 @@ def _cached_part(cache_dir: Path, key: str) -> Part | None:
         return None
 
 
-def _segment_and_keep(
-    transcript: Path, segmenter: Segmenter, aliases: Aliases, cache_dir: Path, key: str
-) -> Part:
-    part = segment(load_conversation(transcript), segmenter, aliases)
+@dataclass(frozen=True)
+class Segmenting:
+    """What segmenting a conversation needs, made once per process that segments."""
+
+    data_dir: Path
+    segmenter: Segmenter
+    aliases: Aliases
+    asks: list[Ask]
+
+    @classmethod
+    def of(cls, data_dir: Path) -> Segmenting:
+        aliases = load_aliases(data_dir / "aliases.toml")
+        asks = load_asks(data_dir / "asks.toml")
+        return cls(data_dir, full_segmenter(data_dir, aliases), aliases, asks)
+
+
+def _segment_and_keep(transcript: Path, tools: Segmenting, cache_dir: Path, key: str) -> Part:
+    conv = load_conversation(transcript)
+    part = segment(conv, tools.segmenter, tools.aliases, tools.asks)
     folder = _part_folder(cache_dir, key)
     try:
         write_into_place(
@@ -347,17 +365,15 @@ def _segment_and_keep(
     return part
 
 
-_worker: tuple[Path, Segmenter, Aliases] | None = None
+_worker: Segmenting | None = None
 
 
 def _segment_file(transcript: Path, data_dir: Path, cache_dir: Path, key: str) -> Part:
     """In a worker process: segment one conversation (the full dictionary loaded once per worker)."""
     global _worker
-    if _worker is None or _worker[0] != data_dir:
-        aliases = load_aliases(data_dir / "aliases.toml")
-        _worker = (data_dir, full_segmenter(data_dir, aliases), aliases)
-    _, segmenter, aliases = _worker
-    return _segment_and_keep(transcript, segmenter, aliases, cache_dir, key)
+    if _worker is None or _worker.data_dir != data_dir:
+        _worker = Segmenting.of(data_dir)
+    return _segment_and_keep(transcript, _worker, cache_dir, key)
 
 
 # -- the index on disk ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,7 @@ from rapidfuzz import fuzz
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.search.aliases import Aliases
-from bot.search.asks import Ask, asked, carriers, load_asks
+from bot.search.asks import Ask, asked_bits
 from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
 from bot.search.index import InvertedIndex
 from bot.search.library import PassageTable
@@ -89,9 +89,8 @@ ENGLISH_MARGIN = 0.04
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
 # A passage answers a question asking for an attribute (data/asks.toml) only
-# if it or a passage this close in its conversation carries the attribute.
-ASK_WINDOW = 1
-# ...unless the query quotes the passage: a quote that happens to hold an ask
+# if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
+# unless the query quotes the passage: a quote that happens to hold an ask
 # word ("没有人知道什么时候") asks nothing of it.
 QUOTED_SCORE = 0.9
 
@@ -137,6 +136,7 @@ class QuoteEngine:
         index: InvertedIndex,
         segmenter: Segmenter,
         aliases: Aliases,
+        asks: Sequence[Ask] = (),
     ) -> None:
         self.conversations = {c.id: c for c in conversations}
         self.table = table
@@ -159,8 +159,7 @@ class QuoteEngine:
         self._meaning: MeaningIndex | None = None
         self._meaning_loader: Callable[[], MeaningIndex | None] | None = None
         self._meaning_background: BackgroundMeaning | None = None
-        self._asks: list[Ask] | None = None
-        self._carriers: dict[str, np.ndarray] = {}
+        self.asks = list(asks)  # bit i of `table.asks` is asks[i]
 
     @classmethod
     def load(
@@ -185,7 +184,14 @@ class QuoteEngine:
         """
         data_dir = data_dir or DEFAULT_DATA_DIR
         files: IndexFiles = load_or_build(data_dir, cache_dir, library_dir, index_progress)
-        engine = cls(files.conversations, files.table, files.index, files.segmenter, files.aliases)
+        engine = cls(
+            files.conversations,
+            files.table,
+            files.index,
+            files.segmenter,
+            files.aliases,
+            files.asks,
+        )
         engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
         return engine
 
@@ -317,22 +323,13 @@ class QuoteEngine:
     def answerable(self, query: str) -> np.ndarray | None:
         """Rows that can answer the attributes the query asks for (married, price, when), or
         None when it asks for none: every asked attribute's words must be in the passage or
-        within ASK_WINDOW passages of it."""
+        its neighbour (bits kept with the index)."""
         if not self.options.asks:
             return None
-        if self._asks is None:
-            self._asks = load_asks(DEFAULT_DATA_DIR / "asks.toml")
-        wanted = asked(self._asks, self.fold(_clean_query(query)))
+        wanted = np.uint64(asked_bits(self.asks, self.fold(_clean_query(query))))
         if not wanted:
             return None
-        mask = np.ones(len(self.table), dtype=bool)
-        for ask in wanted:
-            if ask.name not in self._carriers:
-                self._carriers[ask.name] = carriers(
-                    ask, self.table.compact, self.table.conversation, ASK_WINDOW
-                )
-            mask &= self._carriers[ask.name]
-        return mask
+        return (self.table.asks & wanted) == wanted
 
     def rank(
         self, query: str, limit: int = 5, conversation: str | None = None

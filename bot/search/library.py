@@ -28,6 +28,9 @@ class PassageTable:
     turn_start: np.ndarray  # int32 seconds
     at: np.ndarray  # int32 seconds
     quality: np.ndarray  # int8
+    # Bit i: the passage (or its neighbour) carries the answer to ask i of
+    # data/asks.toml (bot.search.asks); filled in by the index build.
+    asks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     # Alias-folded text without spaces or punctuation, for fuzzy alignment;
     # made by the index build so queries never re-normalise passages.
     compact: TextColumn = field(default_factory=lambda: TextColumn.from_strings([]))
@@ -80,7 +83,7 @@ class PassageTable:
             ids += table.conversation_ids
         columns = {
             name: np.concatenate([getattr(t, name) for t in tables])
-            for name in ("turn", "number", "speaker", "turn_start", "at", "quality")
+            for name in ("turn", "number", "speaker", "turn_start", "at", "quality", "asks")
         }
         return cls(
             conversation_ids=ids,
@@ -117,4 +120,5 @@ def table_from_conversations(conversations: list[Conversation]) -> PassageTable:
         turn_start=np.array(cols["start"], dtype=np.int32),
         at=np.array(cols["at"], dtype=np.int32),
         quality=np.array(cols["q"], dtype=np.int8),
+        asks=np.zeros(len(texts), dtype=np.uint64),
     )

@@ -16,6 +16,7 @@ frequencies of its words (for the compact query dictionary).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from bot.search.arrayfiles import (
     text_dtypes,
     write_folder,
 )
+from bot.search.asks import Ask, carrier_bits
 from bot.search.columns import TextColumn
 from bot.search.index import TermCounts
 from bot.search.library import PassageTable, table_from_conversations
@@ -39,7 +41,7 @@ from bot.search.segment import Segmenter
 from bot.search.textnorm import compact_text, normalize
 from bot.search.transcript import Conversation, Speaker
 
-PART_FORMAT = "2"
+PART_FORMAT = "3"
 # Every passage column, with the dtype it must have (all one-dimensional).
 TABLE_ARRAYS: dict[str, type] = {
     "conversation": np.int32,
@@ -49,6 +51,7 @@ TABLE_ARRAYS: dict[str, type] = {
     "turn_start": np.int32,
     "at": np.int32,
     "quality": np.int8,
+    "asks": np.uint64,
 }
 COUNT_ARRAYS: dict[str, type] = {
     "hashes": np.uint64,
@@ -77,8 +80,11 @@ def metadata(conv: Conversation) -> Conversation:
     return dataclasses.replace(conv, turns=[], end=conv.duration)
 
 
-def segment(conv: Conversation, segmenter: Segmenter, aliases: Aliases) -> Part:
-    """Cut a conversation into passages and count the terms of each (the slow part)."""
+def segment(
+    conv: Conversation, segmenter: Segmenter, aliases: Aliases, asks: Sequence[Ask] = ()
+) -> Part:
+    """Cut a conversation into passages and count the terms of each (the slow part);
+    mark the passages that carry an answer to each of `asks`."""
     table = table_from_conversations([conv])
     compact: list[str] = []
     seen: set[str] = set()
@@ -93,6 +99,7 @@ def segment(conv: Conversation, segmenter: Segmenter, aliases: Aliases) -> Part:
 
     counts = TermCounts.count(term_lists())
     table.compact = TextColumn.from_strings(compact)
+    table.asks = carrier_bits(asks, compact)
     return Part(metadata(conv), table, counts, segmenter.frequencies(seen))
 
 
