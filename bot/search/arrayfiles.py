@@ -118,6 +118,8 @@ def read_folder(
         path = folder / f"{name}.npy"
         big = path.stat().st_size > HASHED_UP_TO
         value = np.load(path, allow_pickle=False, mmap_mode="r" if big else None)
+        if big:  # still mapped, but indexed as a plain array (np.memmap's indexing is slow)
+            value = value.view(np.ndarray)
         if value.dtype != np.dtype(dtype) or value.ndim != 1:
             raise CacheError(f"{name} has dtype {value.dtype} and {value.ndim} dimensions")
         arrays[name] = value

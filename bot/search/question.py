@@ -141,20 +141,26 @@ class QuestionReader:
     """Reads normalised queries; built once from the conversations' speaker names."""
 
     def __init__(self, names: Iterable[SpeakerName]) -> None:
-        self._names = sorted(names, key=lambda n: -len(n.name))
+        # One pattern per distinct name, longest first: a catalogue of one show has
+        # the same host in every episode, and a query is read against each name once.
+        owners: dict[str, set[tuple[str, int]]] = {}
+        for n in names:
+            if n.name.strip():
+                owners.setdefault(n.name, set()).add((n.conversation, n.speaker))
         zh = sorted(_ZH_FRAMES, key=len, reverse=True)
         self._zh_frame = re.compile("|".join(re.escape(f) for f in zh))
         self._name_patterns = [
-            (n, re.compile(_name_pattern(n.name))) for n in self._names if n.name.strip()
+            (frozenset(owners[name]), re.compile(_name_pattern(name)))
+            for name in sorted(owners, key=lambda name: (-len(name), name))
         ]
 
     def read(self, normalized: str) -> Question:
         text = normalized
         speakers: set[tuple[str, int]] = set()
-        for name, pattern in self._name_patterns:
+        for owners, pattern in self._name_patterns:
             text, hits = pattern.subn(" ", text)
             if hits:
-                speakers.add((name.conversation, name.speaker))
+                speakers.update(owners)
         text = _POSSESSIVE.sub("", text)
         unnamed = _SPACES.sub(" ", text).strip()
         stripped = self._zh_frame.sub(" ", text)
