@@ -15,6 +15,7 @@ file in a folder is ever read.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -106,20 +107,23 @@ def read_folder(
     files = manifest.get("files")
     expected = {f"{name}.npy" for name in dtypes} | set(extra_files)
     check(isinstance(files, dict) and set(files) == expected, "file list")
+    small: dict[str, bytes] = {}  # checked files up to HASHED_UP_TO, read once
     for name, recorded in files.items():
         check(isinstance(recorded, dict), "file list")
         size = (folder / name).stat().st_size
         if size != recorded.get("size"):
             raise CacheError(f"{name} has {size} bytes, not {recorded.get('size')}")
-        if size <= HASHED_UP_TO and sha256(folder / name) != recorded.get("sha256"):
-            raise CacheError(f"{name} does not match its checksum")
+        if size <= HASHED_UP_TO:
+            small[name] = (folder / name).read_bytes()
+            if hashlib.sha256(small[name]).hexdigest() != recorded.get("sha256"):
+                raise CacheError(f"{name} does not match its checksum")
     arrays = {}
     for name, dtype in dtypes.items():
         path = folder / f"{name}.npy"
-        big = path.stat().st_size > HASHED_UP_TO
-        value = np.load(path, allow_pickle=False, mmap_mode="r" if big else None)
-        if big:  # still mapped, but indexed as a plain array (np.memmap's indexing is slow)
-            value = value.view(np.ndarray)
+        if path.name in small:
+            value = np.load(io.BytesIO(small[path.name]), allow_pickle=False)
+        else:  # still mapped, but indexed as a plain array (np.memmap's indexing is slow)
+            value = np.load(path, allow_pickle=False, mmap_mode="r").view(np.ndarray)
         if value.dtype != np.dtype(dtype) or value.ndim != 1:
             raise CacheError(f"{name} has dtype {value.dtype} and {value.ndim} dimensions")
         arrays[name] = value
