@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N results (1-50, default 3)",
     )
+    search.add_argument(
+        "--conversation",
+        metavar="ID",
+        help="search this conversation only (its id, as `quotebot conversations` lists it)",
+    )
 
     card = sub.add_parser(
         "card",
@@ -189,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _result_json(engine, query: str, limit: int) -> dict:
+def _result_json(engine, query: str, limit: int, conversation: str | None = None) -> dict:
     results = []
-    for r in engine.search(query, limit):
+    for r in engine.search(query, limit, conversation):
         conv = engine.conversation(r.passage)
         results.append(
             {
@@ -208,8 +213,11 @@ def _result_json(engine, query: str, limit: int) -> dict:
     return {"query": query, "results": results}
 
 
-def _print_human(engine, query: str, limit: int, out: TextIO) -> None:
-    results = engine.search(query, limit)
+def _print_human(
+    engine, query: str, limit: int, out: TextIO, conversation: str | None = None
+) -> None:
+    results = engine.search(query, limit, conversation)
+    several = len(engine.conversations) > 1
     if not results:
         out.write("没有找到相关的段落。(no matching passage)\n")
         return
@@ -220,27 +228,37 @@ def _print_human(engine, query: str, limit: int, out: TextIO) -> None:
         speaker = conv.speakers[r.passage.speaker]
         out.write(
             f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} "
-            f"[{r.score:.2f}]\n   {r.passage.text}\n   {conv.video_link(r.passage.at)}\n"
+            f"[{r.score:.2f}]\n   {r.passage.text}\n"
         )
+        if several:  # which conversation, when there is more than one
+            out.write(f"   #{conv.id} · {conv.title}\n")
+        link = conv.video_link(r.passage.at)
+        if link:
+            out.write(f"   {link}\n")
 
 
 def cmd_search(args: argparse.Namespace, engine) -> int:
     out = sys.stdout
+    only = args.conversation
+    if only is not None and only not in engine.conversations:
+        known = ", ".join(sorted(engine.conversations))
+        print(f"{PROG}: error: no conversation {only!r} (there are: {known})", file=sys.stderr)
+        return 2
     if args.query is not None:
         if args.json:
-            out.write(json.dumps(_result_json(engine, args.query, args.limit), ensure_ascii=False))
+            result = _result_json(engine, args.query, args.limit, only)
+            out.write(json.dumps(result, ensure_ascii=False))
             out.write("\n")
         else:
-            _print_human(engine, args.query, args.limit, out)
+            _print_human(engine, args.query, args.limit, out, only)
         return 0
     for line in sys.stdin:
         query = line.rstrip("\n")
         if args.json:
-            out.write(
-                json.dumps(_result_json(engine, query, args.limit), ensure_ascii=False) + "\n"
-            )
+            result = _result_json(engine, query, args.limit, only)
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
         else:
-            _print_human(engine, query, args.limit, out)
+            _print_human(engine, query, args.limit, out, only)
         out.flush()
     return 0
 

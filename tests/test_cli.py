@@ -235,3 +235,30 @@ def test_a_search_words_answer_never_loads_the_model(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["confident"] is True
     assert not list(cache.glob("vectors-*")), "the meaning vectors were built for nothing"
+
+
+def test_search_names_the_conversation_and_can_narrow_to_one(tmp_path: Path) -> None:
+    """With an imported conversation beside the bundled one: human output names each
+    result's conversation, `--conversation` narrows, an unknown id is one line, exit 2."""
+    from tests.test_catalogue_cache import write_conversation
+
+    library = tmp_path / "library"
+    new = write_conversation(library, 7)
+    env = {
+        "QUOTEBOT_CACHE_DIR": str(tmp_path / "cache"),
+        "QUOTEBOT_LIBRARY_DIR": str(library),
+        "QUOTEBOT_SEMANTIC": "off",
+    }
+    proc = run(["search", "--limit", "1", "第7场第2段"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"#{new} · Show 7" in proc.stdout
+    # GPT-4 is the bundled conversation's; narrowed to the new one it is not there.
+    both = json.loads(run(["search", "--json", "GPT-4"], env=env).stdout)["results"]
+    assert both and both[0]["conversation"] == "l367"
+    narrowed = run(["search", "--json", "--conversation", new, "GPT-4"], env=env)
+    assert json.loads(narrowed.stdout)["results"] == []
+    mine = run(["search", "--json", "--conversation", new, "编号72的故事"], env=env)
+    assert {r["conversation"] for r in json.loads(mine.stdout)["results"]} == {new}
+    wrong = run(["search", "--conversation", "zz", "GPT-4"], env=env)
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.strip().splitlines()[-1].startswith("quotebot: error: no conversation 'zz'")
