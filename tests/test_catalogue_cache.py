@@ -276,3 +276,20 @@ def test_a_build_deletes_what_nobody_used_for_a_week_and_keeps_the_rest(tmp_path
     }
     assert remaining == {"l367", "s1"}
     assert load_or_build(DATA_DIR, cache_dir, library, workers=1).key == second.key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parts_that_cannot_be_cached_cost_one_warning_and_no_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, workers: int
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.search.cache")
+    library, cache_dir = tmp_path / "library", tmp_path / "cache"
+    for n in range(4):
+        write_conversation(library, n)
+    cache_dir.mkdir()
+    (cache_dir / "parts").write_text("a file where the parts folder belongs")
+    files = load_or_build(DATA_DIR, cache_dir, library, workers=workers)
+    assert len(files.conversations) == 5
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "could not cache 5 of 5" in warnings[0], warnings
+    assert (cache_dir / f"index-{files.key}").is_dir()  # the index itself was written

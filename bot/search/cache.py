@@ -271,6 +271,17 @@ def _parts(
     if progress is not None:
         progress(done, len(files))
     workers = workers or len(os.sched_getaffinity(0))
+    unsaved: list[str] = []  # why parts could not be cached (an unwritable or full disk)
+
+    def finished(i: int, part: Part, error: str | None) -> None:
+        nonlocal done
+        parts[i] = part
+        if error is not None:
+            unsaved.append(error)
+        done += 1
+        if progress is not None:
+            progress(done, len(files))
+
     if len(missing) >= PARALLEL_FROM and workers > 1:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         with ProcessPoolExecutor(min(workers, len(missing)), mp_context=context) as pool:
@@ -279,17 +290,19 @@ def _parts(
                 for i in missing
             }
             for future in as_completed(futures):
-                parts[futures[future]] = future.result()
-                done += 1
-                if progress is not None:
-                    progress(done, len(files))
+                finished(futures[future], *future.result())
     elif missing:
         tools = Segmenting.of(data_dir)
         for i in missing:
-            parts[i] = _segment_and_keep(files[i], tools, cache_dir, keys[i])
-            done += 1
-            if progress is not None:
-                progress(done, len(files))
+            finished(i, *_segment_and_keep(files[i], tools, cache_dir, keys[i]))
+    if unsaved:  # one line, not one per conversation
+        log.warning(
+            "could not cache %d of %d segmented conversations (%s); they are segmented again "
+            "at the next start",
+            len(unsaved),
+            len(missing),
+            unsaved[0],
+        )
     return [p for p in parts if p is not None], len(missing)
 
 
@@ -352,7 +365,10 @@ class Segmenting:
         return cls(data_dir, full_segmenter(data_dir, aliases), aliases, asks)
 
 
-def _segment_and_keep(transcript: Path, tools: Segmenting, cache_dir: Path, key: str) -> Part:
+def _segment_and_keep(
+    transcript: Path, tools: Segmenting, cache_dir: Path, key: str
+) -> tuple[Part, str | None]:
+    """The conversation's part, and why it could not be cached (None when it was)."""
     conv = load_conversation(transcript)
     part = segment(conv, tools.segmenter, tools.aliases, tools.asks)
     folder = _part_folder(cache_dir, key)
@@ -361,14 +377,16 @@ def _segment_and_keep(transcript: Path, tools: Segmenting, cache_dir: Path, key:
             folder, lambda tmp: write_part(tmp, key, part), lambda f: read_part(f, key)
         )
     except OSError as exc:
-        log.warning("could not cache index part in %s (%s)", folder, exc)
-    return part
+        return part, f"{folder}: {exc.strerror or exc}"
+    return part, None
 
 
 _worker: Segmenting | None = None
 
 
-def _segment_file(transcript: Path, data_dir: Path, cache_dir: Path, key: str) -> Part:
+def _segment_file(
+    transcript: Path, data_dir: Path, cache_dir: Path, key: str
+) -> tuple[Part, str | None]:
     """In a worker process: segment one conversation (the full dictionary loaded once per worker)."""
     global _worker
     if _worker is None or _worker.data_dir != data_dir:
