@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.search.engine import QuoteEngine
+from bot.search.engine import QuoteEngine, SearchOptions
 from bot.search.transcript import format_hms
 
 HERE = Path(__file__).parent
@@ -127,13 +127,13 @@ def table(scores: dict[str, KindScore]) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    names = [argv[argv.index("--set") + 1]] if "--set" in argv else list(TUNING_SETS)
-    without = set(argv[argv.index("--without") + 1].split(",")) if "--without" in argv else set()
-    engine = QuoteEngine.load()
-    engine.options = replace(
-        engine.options,
+PARTS = ("frames", "speakers", "meaning", "gate", "asks", "english")
+
+
+def switched_off(options: SearchOptions, without: set[str]) -> SearchOptions:
+    """The search options with the named parts (PARTS) switched off."""
+    return replace(
+        options,
         questions="frames" not in without,
         speakers="speakers" not in without,
         meaning="meaning" not in without,
@@ -141,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         asks="asks" not in without,
         english="english" not in without,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    names = [argv[argv.index("--set") + 1]] if "--set" in argv else list(TUNING_SETS)
+    without = set(argv[argv.index("--without") + 1].split(",")) if "--without" in argv else set()
+    engine = QuoteEngine.load()
+    engine.options = switched_off(engine.options, without)
     engine.meaning()  # load before timing anything
     for name in names:
         scores, misses = evaluate(engine, load_queries(name))
