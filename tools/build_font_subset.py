@@ -15,13 +15,17 @@ installing or testing quotebot never needs the system fonts:
 
 The character set is every character of data/*.txt and data/*.toml (the
 transcripts, and the titles and speaker names a card shows), printable ASCII,
-common CJK and Latin punctuation, full-width forms, and the characters the
-card draws itself (— · @ # …).
+common CJK and Latin punctuation, full-width forms, the characters the card
+draws itself (— · @ # …), and, for conversations operators import
+(`quotebot add`), every character of GB2312 (the 6,763 Han characters of
+everyday Simplified Chinese) and of Big5's first level (the 5,401 common
+Traditional ones), enumerated from Python's own codecs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 from pathlib import Path
@@ -48,9 +52,26 @@ EXTRA = (
 )
 
 
+def codec_characters(codec: str, rows: range, cells: range) -> set[str]:
+    """Every character a double-byte codec maps the codes rows x cells to."""
+    out = set()
+    for row in rows:
+        for cell in cells:
+            with contextlib.suppress(UnicodeDecodeError):
+                out.add(bytes([row, cell]).decode(codec))
+    return out
+
+
+# Everyday Chinese beyond the bundled transcript: GB2312 (Simplified, levels 1 and 2)
+# and Big5 level 1 (common Traditional, lead bytes 0xA4-0xC6).
+EVERYDAY = codec_characters("gb2312", range(0xA1, 0xF8), range(0xA1, 0xFF)) | codec_characters(
+    "big5", range(0xA4, 0xC7), [*range(0x40, 0x7F), *range(0xA1, 0xFF)]
+)
+
+
 def charset(data_dir: Path = DATA) -> str:
     """Every character to keep, sorted, without controls (newlines, tabs)."""
-    chars = set(EXTRA)
+    chars = set(EXTRA) | EVERYDAY
     for path in sorted([*data_dir.glob("*.txt"), *data_dir.glob("*.toml")]):
         chars.update(path.read_text(encoding="utf-8"))
     return "".join(sorted(c for c in chars if c.isprintable() or c == "\u3000"))
