@@ -175,6 +175,9 @@ def load_or_build(
 
     `progress(done, total)` is told of every conversation a build finishes;
     `workers` caps the processes that segment (default: the usable cores).
+    Workers are started with "spawn", which imports the main module again: a
+    script that calls this must guard its work with `if __name__ == "__main__":`
+    (as `quotebot` and `python -m bot` do), or pass `workers=1`.
     """
     cache_dir = cache_dir or default_cache_dir()
     key = data_key(data_dir, library_dir)
