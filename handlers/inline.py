@@ -68,7 +68,7 @@ def inline_handler(newest_only: NewestOnly | None = None) -> Handler:
 
         async def answer() -> None:
             who = sender(update, context)
-            items = quotebot(context).inline(who, query.query)
+            items = await quotebot(context).inline(who, query.query)
             results: list[InlineQueryResultArticle | InlineQueryResultCachedPhoto] = [
                 InlineQueryResultArticle(
                     id=item.id,

@@ -6,6 +6,7 @@ import html
 import random
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -179,12 +180,12 @@ async def test_start_payload_opens_shared_passage(quotebot: QuoteBot) -> None:
 
 
 async def test_inline_items(quotebot: QuoteBot) -> None:
-    items = quotebot.inline(ZH, "GPT-4")
+    items = await quotebot.inline(ZH, "GPT-4")
     assert 1 <= len(items) <= 10
     assert len({i.id for i in items}) == len(items)
     assert all(len(i.id.encode()) <= 64 for i in items)
-    assert quotebot.inline(ZH, "")  # empty query: a few good quotes to pick from
-    assert quotebot.inline(ZH, "红烧肉怎么做") == []
+    assert await quotebot.inline(ZH, "")  # empty query: a few good quotes to pick from
+    assert await quotebot.inline(ZH, "红烧肉怎么做") == []
 
 
 async def test_stats_admin_only_and_counts_misses(quotebot: QuoteBot) -> None:
@@ -258,7 +259,7 @@ async def test_closest_in_meaning_is_labelled_and_each_choice_opens_its_passage(
         assert passage is not None and passage.text[:20] in plain_text(opened.html)
     topic = await quotebot.topic(ZH, "他们怎么看开源模型的风险")
     assert "意思最接近" in plain_text(topic.html)
-    items = quotebot.inline(ZH, "他们怎么看开源模型的风险")
+    items = await quotebot.inline(ZH, "他们怎么看开源模型的风险")
     assert items and all(item.title.startswith("≈ ") for item in items)
 
 
@@ -271,3 +272,38 @@ async def test_a_confident_answer_is_not_labelled_as_a_suggestion(quotebot: Quot
 async def test_open_passage_button_with_unknown_id_is_expired(quotebot: QuoteBot) -> None:
     assert await quotebot.press(ZH, "p|nope-1-2") is None
     assert await quotebot.press(ZH, "p|") is None
+
+
+async def test_a_slow_search_leaves_the_event_loop_free(
+    quotebot: QuoteBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that takes long (the embedder on a catalogue) runs on a worker thread:
+    other chats' updates are served meanwhile instead of waiting behind it."""
+    import asyncio
+    import threading
+
+    engine = quotebot.engine
+    real = engine.search
+    started = threading.Event()
+
+    def slow(*args, **kwargs):
+        started.set()
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "search", slow)
+    ticks = 0
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        reply = await quotebot.query(ZH, "人类反馈强化学习")
+    finally:
+        beat.cancel()
+    assert started.is_set() and "RLHF" in reply.html
+    assert ticks >= 20, f"the event loop ran {ticks} times in 0.5 s of searching"

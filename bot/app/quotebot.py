@@ -10,6 +10,7 @@ logged through the store's query log.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 import time
@@ -223,7 +224,7 @@ class QuoteBot:
                 )
             )
         started = time.perf_counter()
-        results = self.engine.search(text, RESULTS_PER_QUERY, conversation)
+        results = await self._search(text, RESULTS_PER_QUERY, conversation)
         self._log(sender, kind, text, results, time.perf_counter() - started)
         if not results:
             return self._no_match(sender, text, conversation)
@@ -245,7 +246,7 @@ class QuoteBot:
             self._log(sender, "topic", keyword, [], 0.0)
             return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
         started = time.perf_counter()
-        results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES, conversation)
+        results = await self._search(keyword, TOPIC_PAGE * TOPIC_PAGES, conversation)
         self._log(sender, "topic", keyword, results, time.perf_counter() - started)
         if not results:
             return self._no_match(sender, keyword, conversation)
@@ -273,7 +274,7 @@ class QuoteBot:
                 )
             )
         started = time.perf_counter()
-        results = self.engine.search(text, RESULTS_PER_QUERY, conversation)
+        results = await self._search(text, RESULTS_PER_QUERY, conversation)
         self._log(sender, "card", text, results, time.perf_counter() - started)
         if not results:
             return self._no_match(sender, text, conversation)
@@ -383,7 +384,7 @@ class QuoteBot:
                 search = self._saved(saved) if saved is not None else None
                 if search is None:
                     return None
-                results = self.engine.search(search.text, RESULTS_PER_QUERY, search.conversation)
+                results = await self._search(search.text, RESULTS_PER_QUERY, search.conversation)
                 if not 0 <= rank < len(results):
                     return None
                 return result_view(self.engine, results, rank, key, lang, self.links)
@@ -393,7 +394,7 @@ class QuoteBot:
                 if search is None:
                     return None
                 keyword = search.text
-                results = self.engine.search(keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation)
+                results = await self._search(keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation)
                 if not results:
                     return None
                 return topic_page_view(self.engine, keyword, results, page, key, lang, self.links)
@@ -423,7 +424,7 @@ class QuoteBot:
         return None
 
     # -- inline mode -----------------------------------------------------------------
-    def inline(self, sender: Sender, text: str) -> list[InlineItem]:
+    async def inline(self, sender: Sender, text: str) -> list[InlineItem]:
         """Choices for `@bot words` in any chat; random good quotes for an empty query."""
         found = narrow(clean_input(text or "")[:MAX_INPUT], list(self.engine.conversations))
         if isinstance(found, NoSuchConversation):
@@ -431,7 +432,7 @@ class QuoteBot:
         conversation, text = found.conversation, found.text
         started = time.perf_counter()
         if text:
-            results = self.engine.search(text, INLINE_RESULTS, conversation)
+            results = await self._search(text, INLINE_RESULTS, conversation)
             self._log(sender, "inline", text, results, time.perf_counter() - started)
             passages = [r.passage for r in results]
             suggested = {r.passage.id for r in results if not r.confident}
@@ -479,6 +480,16 @@ class QuoteBot:
         return cards
 
     # -- short answers ---------------------------------------------------------------
+    async def _search(self, text: str, limit: int, conversation: str | None) -> list[Result]:
+        """The engine's search, on a worker thread.
+
+        A query that reaches the embedder costs tens of milliseconds (more on a
+        catalogue); on the event loop it would hold up every other chat's
+        updates meanwhile. The engine only reads its index; the embedder runs
+        one query at a time under its own lock.
+        """
+        return await asyncio.to_thread(self.engine.search, text, limit, conversation)
+
     def _no_match(self, sender: Sender, text: str, conversation: str | None = None) -> Reply:
         in_all = conversation is None and several(self.engine)
         close = self.topics.suggest(text)
