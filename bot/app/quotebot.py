@@ -207,25 +207,15 @@ class QuoteBot:
 
     async def query(self, sender: Sender, text: str, kind: str = "message") -> Reply:
         """A free-text query (private message or /quote): the best passage, browsable."""
-        _ = gettext_for(sender.lang)
-        scope = await self._scope(sender, clean_input(text or "")[:MAX_INPUT])
+        scope = await self._scope(sender, text)
         if isinstance(scope, Reply):
             return scope
         conversation, text = scope.conversation, scope.text
         if not text:
             return self._usage(sender, kind)
         if not has_searchable_text(text):
-            self._log(sender, kind, text, [], 0.0)
-            return Reply(
-                esc(
-                    _(
-                        "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
-                    )
-                )
-            )
-        started = time.perf_counter()
-        results = await self._search(text, RESULTS_PER_QUERY, conversation)
-        self._log(sender, kind, text, results, time.perf_counter() - started)
+            return self._not_searchable(sender, kind, text)
+        results = await self._logged_search(sender, kind, text, RESULTS_PER_QUERY, conversation)
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
@@ -236,7 +226,7 @@ class QuoteBot:
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
         _ = gettext_for(sender.lang)
-        scope = await self._scope(sender, clean_input(keyword or "")[:MAX_INPUT])
+        scope = await self._scope(sender, keyword)
         if isinstance(scope, Reply):
             return scope
         conversation, keyword = scope.conversation, scope.text
@@ -245,9 +235,9 @@ class QuoteBot:
         if not has_searchable_text(keyword):
             self._log(sender, "topic", keyword, [], 0.0)
             return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
-        started = time.perf_counter()
-        results = await self._search(keyword, TOPIC_PAGE * TOPIC_PAGES, conversation)
-        self._log(sender, "topic", keyword, results, time.perf_counter() - started)
+        results = await self._logged_search(
+            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation
+        )
         if not results:
             return self._no_match(sender, keyword, conversation)
         if not results[0].confident:
@@ -258,24 +248,15 @@ class QuoteBot:
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
         """/card <words>: the best match (the same decision as a query) as a quote card."""
         _ = gettext_for(sender.lang)
-        scope = await self._scope(sender, (text or "")[:MAX_INPUT])
+        scope = await self._scope(sender, text)
         if isinstance(scope, Reply):
             return scope
         conversation, text = scope.conversation, scope.text
         if not text:
             return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
         if not has_searchable_text(text):
-            self._log(sender, "card", text, [], 0.0)
-            return Reply(
-                esc(
-                    _(
-                        "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
-                    )
-                )
-            )
-        started = time.perf_counter()
-        results = await self._search(text, RESULTS_PER_QUERY, conversation)
-        self._log(sender, "card", text, results, time.perf_counter() - started)
+            return self._not_searchable(sender, "card", text)
+        results = await self._logged_search(sender, "card", text, RESULTS_PER_QUERY, conversation)
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
@@ -284,7 +265,7 @@ class QuoteBot:
 
     async def random_quote(self, sender: Sender, args: str = "") -> Reply:
         """/random [#id]: a random quote, of the named or the chat's chosen conversation."""
-        scope = await self._scope(sender, clean_input(args or "")[:MAX_INPUT])
+        scope = await self._scope(sender, args)
         if isinstance(scope, Reply):
             return scope
         return self._random(sender, scope.conversation)
@@ -336,8 +317,12 @@ class QuoteBot:
         chosen = await self.store.chats.get(sender.chat_id)
         return chosen if chosen in self.engine.conversations else None
 
-    async def _scope(self, sender: Sender, text: str) -> Narrowed | Reply:
-        """The words and the conversation to search: a leading `#id`, else the chat's choice."""
+    async def _scope(self, sender: Sender, text: str | None) -> Narrowed | Reply:
+        """The words and the conversation to search: a leading `#id`, else the chat's choice.
+
+        Whatever a user sent is made safe (lone surrogates) and cut to MAX_INPUT here,
+        once for every command that searches."""
+        text = clean_input(text or "")[:MAX_INPUT]
         found = narrow(text, list(self.engine.conversations))
         if isinstance(found, NoSuchConversation):
             self._log(sender, "conversation", text.strip(), [], 0.0)
@@ -430,10 +415,10 @@ class QuoteBot:
         if isinstance(found, NoSuchConversation):
             return []
         conversation, text = found.conversation, found.text
-        started = time.perf_counter()
         if text:
-            results = await self._search(text, INLINE_RESULTS, conversation)
-            self._log(sender, "inline", text, results, time.perf_counter() - started)
+            results = await self._logged_search(
+                sender, "inline", text, INLINE_RESULTS, conversation
+            )
             passages = [r.passage for r in results]
             suggested = {r.passage.id for r in results if not r.confident}
         else:
@@ -489,6 +474,28 @@ class QuoteBot:
         one query at a time under its own lock.
         """
         return await asyncio.to_thread(self.engine.search, text, limit, conversation)
+
+    async def _logged_search(
+        self, sender: Sender, kind: str, text: str, limit: int, conversation: str | None
+    ) -> list[Result]:
+        """A search a user asked for: timed and written to the query log (button
+        presses replaying a saved search are not logged again)."""
+        started = time.perf_counter()
+        results = await self._search(text, limit, conversation)
+        self._log(sender, kind, text, results, time.perf_counter() - started)
+        return results
+
+    def _not_searchable(self, sender: Sender, kind: str, text: str) -> Reply:
+        """Emoji or punctuation alone: logged, and answered with what to send instead."""
+        _ = gettext_for(sender.lang)
+        self._log(sender, kind, text, [], 0.0)
+        return Reply(
+            esc(
+                _(
+                    "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
+                )
+            )
+        )
 
     def _no_match(self, sender: Sender, text: str, conversation: str | None = None) -> Reply:
         in_all = conversation is None and several(self.engine)
