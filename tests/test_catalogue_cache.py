@@ -95,8 +95,10 @@ def test_vocabulary_finds_every_term_and_never_answers_for_a_colliding_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     terms = ["蜜蜂", "\x01蜜蜂", "gpt-4", "rlhf", "薰衣草"]
-    vocabulary = Vocabulary.from_terms(terms)
-    assert [vocabulary.get(t) for t in terms] == list(range(len(terms)))
+    vocabulary = build_index([(terms[:1] + terms[2:], terms[1:2])]).vocabulary
+    ids = [vocabulary.get(t) for t in terms]
+    assert sorted(ids) == list(range(len(terms)))  # every term found, each with its own id
+    assert [vocabulary.terms[i] for i in ids] == terms
     assert vocabulary.get("不存在") is None and vocabulary.get("") is None
     # Two terms given the same hash: the lookup compares the text and keeps looking.
     forced = Vocabulary(

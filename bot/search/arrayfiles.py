@@ -48,11 +48,16 @@ def strings(value: object, what: str) -> list[str]:
     return value  # type: ignore[return-value]
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def feed(digest: Any, path: Path) -> None:
+    """Add a file's bytes to a running hash, a megabyte at a time."""
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    feed(digest, path)
     return digest.hexdigest()
 
 

@@ -37,6 +37,7 @@ from bot.search.aliases import Aliases, load_aliases
 from bot.search.arrayfiles import (
     CacheError,
     check,
+    feed,
     read_folder,
     strings,
     text_arrays,
@@ -129,9 +130,7 @@ def default_cache_dir() -> Path:
 def _hash_files(digest: Any, files: list[tuple[str, Path]]) -> None:
     for tag, path in files:
         digest.update(tag.encode() + b"\0")
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        feed(digest, path)
 
 
 def data_key(data_dir: Path, library_dir: Path | None = None) -> str:

@@ -43,13 +43,6 @@ class Vocabulary:
         self.hashes = hashes  # uint64, sorted
         self.ids = ids  # int32: ids[k] is the id of the term with hash hashes[k]
 
-    @classmethod
-    def from_terms(cls, terms: Sequence[str]) -> Vocabulary:
-        """The vocabulary whose term i has id i."""
-        hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
-        return cls(TextColumn.from_strings(terms), hashes[order], order)
-
     def get(self, term: str) -> int | None:
         h = np.uint64(term_hash(term))
         k = int(np.searchsorted(self.hashes, h))
