@@ -148,9 +148,7 @@ def test_adding_a_conversation_segments_only_that_one(
     # The new conversation's own words find it.
     from bot.search.engine import QuoteEngine
 
-    engine = QuoteEngine(
-        grown.conversations, grown.table, grown.index, grown.segmenter, grown.aliases
-    )
+    engine = QuoteEngine.from_files(grown)
     [best, *_] = engine.search("编号23的故事", 3)
     assert best.passage.conversation == "s2"
 

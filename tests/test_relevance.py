@@ -150,13 +150,7 @@ def test_words_answer_while_the_meaning_layer_is_built_in_the_background(
         release.wait(10)
         return engine.meaning()
 
-    fresh = QuoteEngine(
-        list(engine.conversations.values()),
-        engine.table,
-        engine.index,
-        engine.segmenter,
-        engine.aliases,
-    )
+    fresh = without_meaning(engine)
     fresh._meaning_background = BackgroundMeaning(slow_build).start()
     assert fresh.search("人类反馈强化学习")[0].confident  # no wait for the model
     assert fresh.search("他们怎么看开源模型的风险") == [] or all(
@@ -181,14 +175,20 @@ def test_a_model_failing_while_embedding_passages_leaves_search_by_words(
             raise EmbeddingError("embeddings server http://127.0.0.1:1/v1: HTTP 500")
 
     monkeypatch.setattr(engine_module, "load_embedder", FailingEmbedder)
-    fresh = QuoteEngine(
+    fresh = without_meaning(engine)
+    fresh.attach_meaning("lazy", tmp_path)
+    assert fresh.search("他们怎么看开源模型的风险") == []
+    assert fresh.meaning() is None
+    assert fresh.search("人类反馈强化学习")[0].confident
+
+
+def without_meaning(engine: QuoteEngine) -> QuoteEngine:
+    """The same index and spelling groups, with no meaning layer attached yet."""
+    return QuoteEngine(
         list(engine.conversations.values()),
         engine.table,
         engine.index,
         engine.segmenter,
         engine.aliases,
+        engine.asks,
     )
-    fresh.attach_meaning("lazy", tmp_path)
-    assert fresh.search("他们怎么看开源模型的风险") == []
-    assert fresh.meaning() is None
-    assert fresh.search("人类反馈强化学习")[0].confident

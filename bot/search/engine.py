@@ -183,8 +183,14 @@ class QuoteEngine:
         first build (or an added conversation) indexes.
         """
         data_dir = data_dir or DEFAULT_DATA_DIR
-        files: IndexFiles = load_or_build(data_dir, cache_dir, library_dir, index_progress)
-        engine = cls(
+        engine = cls.from_files(load_or_build(data_dir, cache_dir, library_dir, index_progress))
+        engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
+        return engine
+
+    @classmethod
+    def from_files(cls, files: IndexFiles) -> QuoteEngine:
+        """An engine over a loaded index, without the meaning layer (see attach_meaning)."""
+        return cls(
             files.conversations,
             files.table,
             files.index,
@@ -192,8 +198,6 @@ class QuoteEngine:
             files.aliases,
             files.asks,
         )
-        engine.attach_meaning(meaning, cache_dir or default_cache_dir(), progress)
-        return engine
 
     # -- the meaning layer ------------------------------------------------
     def attach_meaning(
