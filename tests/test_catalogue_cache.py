@@ -264,10 +264,23 @@ def test_a_build_deletes_what_nobody_used_for_a_week_and_keeps_the_rest(tmp_path
     vectors = cache_dir / "vectors-x" / "conv-y.npy"
     vectors.parent.mkdir()
     vectors.write_bytes(b"old")
-    for path in (old_index, vectors, *(cache_dir / "parts").iterdir()):
+    # What a process killed while writing leaves behind.
+    half_written = [cache_dir / ".building-x", cache_dir / "parts" / ".building-y"]
+    for folder in half_written:
+        folder.mkdir()
+    stale_vectors = cache_dir / "vectors-x" / ".vectors-z.npy"
+    stale_vectors.write_bytes(b"half")
+    for path in (
+        old_index,
+        vectors,
+        stale_vectors,
+        *(cache_dir / "parts").iterdir(),
+        *half_written,
+    ):
         os.utime(path, (long_ago, long_ago))
     second = load_or_build(DATA_DIR, cache_dir, library, workers=1)
     assert not old_index.exists() and not vectors.exists()
+    assert not stale_vectors.exists() and not any(p.exists() for p in half_written)
     assert (cache_dir / f"index-{second.key}").is_dir()
     # The bundled conversation's part was used by this build (touched), s0's was not.
     remaining = {
@@ -293,3 +306,68 @@ def test_parts_that_cannot_be_cached_cost_one_warning_and_no_answer(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "could not cache 5 of 5" in warnings[0], warnings
     assert (cache_dir / f"index-{files.key}").is_dir()  # the index itself was written
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_workers_leave_when_a_build_is_stopped(tmp_path: Path, signal_name: str) -> None:
+    """A process stopped mid-build cannot shut its worker pool down; the workers notice
+    their parent is gone and exit instead of waiting for work forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    library = tmp_path / "library"
+    for n in range(12):
+        write_conversation(library, n, turns=300)
+    script = (
+        "from pathlib import Path\n"
+        "from bot.data import DATA_DIR\n"
+        "from bot.search.cache import load_or_build\n"
+        "if __name__ == '__main__':\n"
+        f"    load_or_build(DATA_DIR, Path({str(tmp_path / 'cache')!r}), Path({str(library)!r}), workers=2)\n"
+    )
+    (tmp_path / "build.py").write_text(script)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "build.py")])
+    workers: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers = {c for c in _children(proc.pid) if b"spawn_main" in _cmdline(c)}
+        time.sleep(0.1)
+    assert len(workers) == 2, "the build never started its workers"
+    os.kill(proc.pid, getattr(signal, signal_name))
+    proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [w for w in workers if _running(w)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited orphan its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -286,7 +287,12 @@ def _parts(
 
     if len(missing) >= PARALLEL_FROM and workers > 1:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
-        with ProcessPoolExecutor(min(workers, len(missing)), mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            min(workers, len(missing)),
+            mp_context=context,
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = {
                 pool.submit(_segment_file, files[i], data_dir, cache_dir, keys[i]): i
                 for i in missing
@@ -315,13 +321,19 @@ def _touch(folder: Path) -> None:
 
 
 def prune(cache_dir: Path, now: float | None = None) -> list[Path]:
-    """Delete index folders, parts and meaning vectors unused for PRUNE_AFTER_DAYS;
-    the paths deleted."""
+    """Delete index folders, parts and meaning vectors unused for PRUNE_AFTER_DAYS, and
+    temporaries that old; the paths deleted."""
     limit = (now or time.time()) - PRUNE_AFTER_DAYS * 86400
     candidates = [
         *cache_dir.glob("index-*"),
         *cache_dir.glob("parts/part-*"),
         *cache_dir.glob("vectors-*/conv-*.npy"),
+        # Temporaries a killed process left half-written (write_into_place, meaning._save).
+        *cache_dir.glob(".building-*"),
+        *cache_dir.glob(".broken-*"),
+        *cache_dir.glob("parts/.building-*"),
+        *cache_dir.glob("parts/.broken-*"),
+        *cache_dir.glob("vectors-*/.vectors-*"),
     ]
     stale = [p for p in candidates if p.stat().st_mtime < limit]
     for path in stale:
@@ -384,6 +396,22 @@ def _segment_and_keep(
 
 
 _worker: Segmenting | None = None
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker process: exit as soon as the process that started it is gone.
+
+    A parent stopped by SIGTERM or SIGKILL mid-build cannot shut its pool down,
+    and idle workers would otherwise wait for work forever (measured: they did).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _segment_file(
