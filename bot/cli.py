@@ -241,8 +241,11 @@ def cmd_search(args: argparse.Namespace, engine) -> int:
     out = sys.stdout
     only = args.conversation
     if only is not None and only not in engine.conversations:
-        known = ", ".join(sorted(engine.conversations))
-        print(f"{PROG}: error: no conversation {only!r} (there are: {known})", file=sys.stderr)
+        ids = sorted(engine.conversations)
+        known = ", ".join(ids[:10]) + (
+            ", …; `quotebot conversations` lists all" if ids[10:] else ""
+        )
+        print(f"{PROG}: error: no conversation {only[:40]!r} (there are: {known})", file=sys.stderr)
         return 2
     if args.query is not None:
         if args.json:

@@ -262,3 +262,5 @@ def test_search_names_the_conversation_and_can_narrow_to_one(tmp_path: Path) -> 
     wrong = run(["search", "--conversation", "zz", "GPT-4"], env=env)
     assert wrong.returncode == 2 and wrong.stdout == ""
     assert wrong.stderr.strip().splitlines()[-1].startswith("quotebot: error: no conversation 'zz'")
+    huge = run(["search", "--conversation", "x" * 5000, "GPT-4"], env=env)
+    assert huge.returncode == 2 and len(huge.stderr.strip().splitlines()[-1]) < 200
