@@ -10,9 +10,13 @@ For each scale it builds a synthetic catalogue (the seed's turns reshuffled
 into many conversations), builds the index into a fresh cache (timed), then
 in a fresh process loads the index from the cache (the restart time), runs
 every query of tests/eval/queries.toml several times and reports p50/p99
-latency and resident memory. The baseline is rapidfuzz `process.extract`
-over all passages, measured in the same run. Finally it times a cold
-`quotebot search` process on the seed.
+latency and resident memory. Two baselines are measured in the same
+process and run: rapidfuzz `process.extract` over all passages, and a bm25s
+(BM25) index over the same passages tokenised as the engine tokenises them
+(the engine's own segmenter: jieba words plus Han bigrams of the folded
+text); a bm25s query is timed as tokenise + retrieve top 3, as the engine's
+search is. Finally it times a cold `quotebot search` process on the seed,
+and prints a summary table of the latencies.
 """
 
 from __future__ import annotations
@@ -132,14 +136,23 @@ def serve(
     for q in queries[:20]:  # warm-up
         engine.search(q, 3)
     times, lexical_times, meaning_times = [], [], []
+    by_words: set[int] = set()  # queries the engine answered without the embedder
     for _ in range(repeats):
-        for q in queries:
+        for i, q in enumerate(queries):
             before = embedded[0]
             t = time.perf_counter()
             engine.search(q, 3)
             ms = (time.perf_counter() - t) * 1000
             times.append(ms)
-            (meaning_times if embedded[0] > before else lexical_times).append(ms)
+            if embedded[0] > before:
+                meaning_times.append(ms)
+            else:
+                lexical_times.append(ms)
+                by_words.add(i)
+    # The engine's memory, before the baselines add theirs.
+    rss_engine = rss_mb()
+    peak_engine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    bm25 = bm25_baseline(engine, queries, repeats, by_words)
     texts = engine.table.texts
     base_times = []
     for q in queries[:baseline_queries]:
@@ -149,8 +162,8 @@ def serve(
     return {
         "passages": len(texts),
         "load_s": round(load_s, 3),
-        "rss_mb": round(rss_mb(), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mb": round(rss_engine, 1),
+        "peak_rss_mb": round(peak_engine, 1),
         "meaning": meaning,
         "rss_before_load_mb": round(rss_before, 1),
         "rss_lexical_mb": round(rss_lexical, 1),
@@ -159,8 +172,54 @@ def serve(
         "reached_embedder": len(meaning_times),
         **p50_p99("reached_embedder", meaning_times),
         **p50_p99("baseline", base_times),
+        **bm25,
         "queries_timed": len(times),
         "baseline_queries": len(base_times),
+    }
+
+
+def bm25_baseline(engine, queries: list[str], repeats: int, by_words: set[int]) -> dict:
+    """bm25s over the engine's passages, tokenised by the engine's own segmenter.
+
+    Passages and queries go through the same steps as in the engine: fold
+    (normalise, aliases), then `segmenter.terms` (jieba words without stopwords,
+    plus Han bigrams). A query is timed as tokenise + retrieve the top 3, every
+    query `repeats` times as the engine's are; `bm25s_by_words` is the same
+    timing over only the queries the engine answered by words in this run.
+    """
+    import bm25s
+
+    def tokens(text: str) -> list[str]:
+        words, bigrams = engine.segmenter.terms(engine.fold(text))
+        return words + bigrams
+
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    retriever = bm25s.BM25()  # defaults: Lucene BM25, k1 = 1.5, b = 0.75
+    retriever.index([tokens(t) for t in engine.table.texts], show_progress=False)
+    index_s = time.perf_counter() - started
+    rss_added = rss_mb() - rss_before
+
+    def query(q: str) -> None:
+        retriever.retrieve([tokens(q)], k=3, show_progress=False, n_threads=0)
+
+    for q in queries[:20]:  # warm-up
+        query(q)
+    times, word_times = [], []
+    for _ in range(repeats):
+        for i, q in enumerate(queries):
+            t = time.perf_counter()
+            query(q)
+            ms = (time.perf_counter() - t) * 1000
+            times.append(ms)
+            if i in by_words:
+                word_times.append(ms)
+    return {
+        "bm25s_version": bm25s.__version__,
+        "bm25s_index_s": round(index_s, 2),
+        "bm25s_rss_added_mb": round(rss_added, 1),
+        **p50_p99("bm25s", times),
+        **p50_p99("bm25s_by_words", word_times),
     }
 
 
@@ -251,6 +310,7 @@ def main() -> int:
         print(json.dumps(build(Path(d), Path(c))))
         return 0
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, {os.uname().machine}")
+    rows = []
     for scale in (int(s) for s in args.scales.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"qb-bench-{scale}x-"))
         data, cache = work / "data", work / "cache"
@@ -264,10 +324,36 @@ def main() -> int:
         repeats = args.repeats if scale == 1 else 2
         for meaning in (False, True):
             served = child("serve", data, cache, repeats, baseline, meaning)
-            print(json.dumps({"scale": f"{scale}x", **built, **served}, ensure_ascii=False))
+            row = {"scale": f"{scale}x", **built, **served}
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(cold_cli()))
+    print(summary(rows))
     return 0
+
+
+def summary(rows: list[dict]) -> str:
+    """The latencies side by side, p50 / p99 in ms per query (a Markdown table)."""
+
+    def pair(row: dict, label: str) -> str:
+        p50, p99 = row[f"{label}_p50_ms"], row[f"{label}_p99_ms"]
+        return "—" if p50 is None else f"{p50:g} / {p99:g}"
+
+    lines = [
+        "| | passages | engine, answered by words | bm25s, same queries | bm25s, all queries "
+        "| rapidfuzz WRatio (queries) | bm25s index | bm25s memory |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        mode = "with meaning" if row["meaning"] else "words only"
+        lines.append(
+            f"| {row['scale']}, {mode} | {row['passages']:,} "
+            f"| {pair(row, 'answered_by_words')} | {pair(row, 'bm25s_by_words')} "
+            f"| {pair(row, 'bm25s')} | {pair(row, 'baseline')} ({row['baseline_queries']}) "
+            f"| {row['bm25s_index_s']} s | +{row['bm25s_rss_added_mb']} MB |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
