@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.search.exchanges import question_line
 from bot.search.transcript import format_hms
 
 PROG = "quotebot"
@@ -208,6 +209,16 @@ def _result_json(engine, query: str, limit: int, conversation: str | None = None
                 "conversation": conv.id,
                 # false: not evidence enough for an answer, but among the closest in meaning
                 "confident": r.confident,
+                # the host's question this passage answers, when the engine knows it
+                "question": None
+                if r.question is None
+                else {
+                    "speaker": conv.speakers[r.question.speaker].name
+                    if r.question.speaker in conv.speakers
+                    else "",
+                    "at": format_hms(r.question.at),
+                    "text": question_line(r.question.text),
+                },
             }
         )
     return {"query": query, "results": results}
@@ -227,9 +238,12 @@ def _print_human(
         conv = engine.conversation(r.passage)
         speaker = conv.speakers[r.passage.speaker]
         out.write(
-            f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} "
-            f"[{r.score:.2f}]\n   {r.passage.text}\n"
+            f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} [{r.score:.2f}]\n"
         )
+        if r.question is not None and r.question.speaker in conv.speakers:
+            host = conv.speakers[r.question.speaker]
+            out.write(f"   {host.name_zh} 问：{question_line(r.question.text)}\n")
+        out.write(f"   {r.passage.text}\n")
         if several:  # which conversation, when there is more than one
             out.write(f"   #{conv.id} · {conv.title}\n")
         link = conv.video_link(r.passage.at)

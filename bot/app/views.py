@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.app import buttons
 from bot.app.i18n import Lang, gettext_for
 from bot.app.replies import MAX_CAPTION, Button, CardReply, Links, Reply, esc, fit_lines
-from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms
+from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms, question_line
 
 TOPIC_PAGE = 3  # passages per /topic page
 
@@ -26,17 +26,33 @@ def conversation_title(conv: Conversation, lang: Lang) -> str:
     return (conv.title if lang == "en" else conv.title_zh) or conv.title or conv.id
 
 
+def question_text(question: Passage, conv: Conversation, lang: Lang) -> str:
+    """The line above an answer: who asked, and the question ("Lex 问：……？")."""
+    _ = gettext_for(lang)
+    host = (
+        conv.speakers[question.speaker].display(lang) if question.speaker in conv.speakers else ""
+    )
+    return _("{host} asked: {question}").format(host=host, question=question_line(question.text))
+
+
 def quote_block(
-    passage: Passage, conv: Conversation, lang: Lang, links: Links, named: bool = False
+    passage: Passage,
+    conv: Conversation,
+    lang: Lang,
+    links: Links,
+    named: bool = False,
+    question: Passage | None = None,
 ) -> list[str]:
-    """A passage as it appears in every answer: the words, who said them, when, where to watch;
-    `named`: and in which conversation (when there are several)."""
+    """A passage as it appears in every answer: the question it answers (when the
+    engine knows it), the words, who said them, when, where to watch; `named`: and in
+    which conversation (when there are several)."""
     _ = gettext_for(lang)
     speaker = conv.speakers[passage.speaker].display(lang)
     when = format_hms(passage.at)
     video = conv.video_link(passage.at)
     stamp = f'<a href="{esc(video)}">{when}</a>' if video else when
-    lines = [
+    lines = [f"<i>{esc(question_text(question, conv, lang))}</i>"] if question else []
+    lines += [
         f"<blockquote>{esc(passage.text)}</blockquote>",
         f"— <b>{esc(speaker)}</b> · {stamp}",
     ]
@@ -71,8 +87,9 @@ def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links
         engine.neighbour(passage.id, -1) is not None,
         engine.neighbour(passage.id, 1) is not None,
     )
+    question = engine.question_for(passage)
     return Reply(
-        fit_lines(quote_block(passage, conv, lang, links, several(engine))),
+        fit_lines(quote_block(passage, conv, lang, links, several(engine), question)),
         (row,) if row else (),
         passage_id=passage.id,
     )
@@ -121,7 +138,7 @@ def topic_page_view(
     ):
         conv = engine.conversation(r.passage)
         lines.append(f"<b>{n}.</b>")
-        lines.extend(quote_block(r.passage, conv, lang, links, several(engine)))
+        lines.extend(quote_block(r.passage, conv, lang, links, several(engine), r.question))
         lines.append("")
     nav = []
     if page > 0:

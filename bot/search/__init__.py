@@ -5,6 +5,7 @@ The names below are the engine's public surface; the modules behind them
 """
 
 from bot.search.engine import QuoteEngine, Result
+from bot.search.exchanges import question_line
 from bot.search.passages import Passage, Quality
 from bot.search.transcript import Conversation, TranscriptError, format_hms
 
@@ -16,4 +17,5 @@ __all__ = [
     "Result",
     "TranscriptError",
     "format_hms",
+    "question_line",
 ]

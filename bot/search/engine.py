@@ -32,13 +32,15 @@ from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.search.aliases import Aliases
 from bot.search.asks import Ask, asked_bits
 from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
+from bot.search.decide import Evidence, load_calibration
+from bot.search.exchanges import exchange_texts, find_exchanges
 from bot.search.index import InvertedIndex
 from bot.search.library import PassageTable
 from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
 from bot.search.passages import Passage, Quality
 from bot.search.question import Question, QuestionReader, SpeakerName
 from bot.search.segment import Segmenter
-from bot.search.semantic import EmbeddingError, load_embedder
+from bot.search.semantic import EmbeddingError, load_embedder, load_second_embedder
 from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
 from bot.search.transcript import Conversation
 
@@ -63,20 +65,14 @@ MIN_SCORE = 0.38
 OOV_WEIGHT = 0.85
 W_SPEAKER = 0.1  # a passage by the speaker a question names
 W_INTRO = 0.08  # introduction and sponsor reads yield unless the evidence is clearly theirs
-# Closest in meaning, when the words are not evidence enough: the similarity
-# to the passage (alone and with neighbours) plus a small share of lexical
-# confidence; offered only when the best similarity beats the nearest
-# everyday off-topic sentence by GATE_MARGIN. Chosen on queries.toml and
-# questions.toml (never on the held-out sets).
-W_LEXICAL_IN_MEANING = 0.1
+# Closest in meaning is offered only when the best similarity beats the
+# nearest everyday off-topic sentence by GATE_MARGIN. Chosen on queries.toml
+# and questions.toml (never on the held-out sets).
 GATE_MARGIN = 0.01
 # Lexical evidence below SURE_SCORE is confirmed by the meaning layer: unless
 # the query is at least CONFIRM_MARGIN closer to the conversation than to
 # everyday talk, it is offered as a suggestion instead of an answer.
 SURE_SCORE = 0.5
-# A question asked in one's own words (a frame was removed, or English) is
-# ordered by confidence plus this share of similarity in meaning.
-W_MEANING_IN_LEXICAL = 0.3
 CONFIRM_MARGIN = -0.02
 SUGGESTIONS = 3
 # An English sentence is compared with Chinese passages but with off-topic
@@ -88,6 +84,16 @@ ENGLISH_MARGIN = 0.04
 # A query of fewer different letters or characters than this ("xxxxxxxx",
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
+# Ordering words and meaning together (QuoteEngine.assess): a passage's
+# closeness in meaning in standard deviations over the passages, plus these
+# shares of its lexical confidence, of being the named speaker's, and (for a
+# question in one's own words that names nobody) of being the guest's answer,
+# minus the introduction's. Chosen on the tuning sets (queries, questions,
+# asked), never on the held-out ones.
+W_WORDS_IN_KEY = 2.0
+W_NAMED_IN_KEY = 0.4
+W_GUEST_IN_KEY = 0.6
+W_INTRO_IN_KEY = 0.3
 # A passage answers a question asking for an attribute (data/asks.toml) only
 # if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
 # unless the query quotes the passage: a quote that happens to hold an ask
@@ -104,6 +110,18 @@ class Result:
     # False: not evidence enough to say "this is it", but among the closest in
     # meaning; shown as a suggestion, never as the answer.
     confident: bool = True
+    # The host's question this passage answers (bot.search.exchanges), shown above it.
+    question: Passage | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Words and meaning weighed together for one query (QuoteEngine.assess)."""
+
+    picks: list[tuple[int, float]]  # (row, score shown) of different turns, best first
+    similarity: np.ndarray  # per row: closeness in meaning, both models fused
+    margin: float  # best similarity minus the nearest everyday off-topic sentence
+    evidence: Evidence  # what the decision weighs about picks[0]
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,8 @@ class SearchOptions:
     gate: bool = True  # offer suggestions only past the off-topic contrast
     asks: bool = True  # an attribute asked for (married, price, when) must be in the answer
     english: bool = True  # credit English sentences for being compared across languages
+    exchanges: bool = True  # a question in one's own words prefers the guest's answers
+    calibrated: bool = True  # the fitted decision (bot.search.decide), else the old thresholds
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,17 @@ class QuoteEngine:
         self._meaning_loader: Callable[[], MeaningIndex | None] | None = None
         self._meaning_background: BackgroundMeaning | None = None
         self.asks = list(asks)  # bit i of `table.asks` is asks[i]
+        self.exchanges = find_exchanges(table, conversations)
+        # Rows of a guest's turns (a speaker other than their conversation's host).
+        host_of = np.array(
+            [self.exchanges.hosts.get(c, -1) for c in table.conversation_ids], dtype=np.int64
+        )
+        self.guest = (
+            (host_of[table.conversation] >= 0) & (table.speaker != host_of[table.conversation])
+            if len(table)
+            else np.zeros(0, bool)
+        )
+        self.calibration = load_calibration()
 
     @classmethod
     def load(
@@ -210,27 +241,30 @@ class QuoteEngine:
             return
         table = self.table
 
+        joined = exchange_texts(table, self.exchanges)
+        background: BackgroundMeaning | None = None
+
         def build() -> MeaningIndex | None:
-            embedder = load_embedder()
-            if embedder is None:
+            models = [m for m in (load_embedder(), load_second_embedder()) if m is not None]
+            if not models:
                 return None
+            publish = background.publish if background is not None else None
             try:
-                return load_or_build_meaning(embedder, table, cache_dir, progress)
+                return load_or_build_meaning(models, table, cache_dir, progress, joined, publish)
             except EmbeddingError as exc:  # a remote server failing mid-build
                 log.warning("meaning layer unavailable, answering by words only (%s)", exc)
                 return None
 
         if mode == "background":
-            self._meaning_background = BackgroundMeaning(build).start()
+            background = BackgroundMeaning(build)
+            self._meaning_background = background.start()
         else:
             self._meaning_loader = build
 
     def meaning(self) -> MeaningIndex | None:
         """The meaning layer if it is ready (loading it now if it is lazy)."""
         if self._meaning_background is not None:
-            return (
-                self._meaning_background.index if self._meaning_background.ready.is_set() else None
-            )
+            return self._meaning_background.index  # the fast model alone until both are ready
         if self._meaning_loader is not None:
             loader, self._meaning_loader = self._meaning_loader, None
             self._meaning = loader()
@@ -271,27 +305,39 @@ class QuoteEngine:
     def search(self, query: str, limit: int = 5, conversation: str | None = None) -> list[Result]:
         """Best passages for a query, best first.
 
-        Confident results when the words are evidence enough; otherwise up to
-        SUGGESTIONS passages closest in meaning (`confident=False`) when they
-        pass the off-topic gate; otherwise nothing. Every caller (the bot,
-        /topic, inline mode, the CLI) goes through this one decision.
+        Confident results when the words are evidence enough, or when the
+        calibrated decision (bot.search.decide) says words and meaning together
+        make the first passage right; otherwise up to SUGGESTIONS passages
+        closest in meaning (`confident=False`) when they pass the off-topic
+        gate; otherwise nothing. Every caller (the bot, /topic, inline mode,
+        the CLI, the evaluation) goes through this one decision.
         `conversation` (an id) narrows every step to that conversation's
         passages, so its own best passages come back, not the ones of it that
         survived among the best of all.
         """
+        return self.explain(query, limit, conversation)[0]
+
+    def explain(
+        self, query: str, limit: int = 5, conversation: str | None = None
+    ) -> tuple[list[Result], Assessment | None]:
+        """`search`, with the assessment the decision was made on (None: the words
+        decided alone, or no model was ready); tools/fit_decision.py fits on it."""
         if limit <= 0:
-            return []
+            return [], None
         allowed = self.rows_of(conversation)
         if allowed is not None and not allowed.any():
-            return []  # a conversation too short to cut a passage from
+            return [], None  # a conversation too short to cut a passage from
         scored, question = self._lexical(query, allowed)
         answerable = self.answerable(query)
         if answerable is not None:  # only passages that speak of what is asked
             scored = [s for s in scored if answerable[s[0]] or s[1] >= QUOTED_SCORE]
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
 
-        def answers() -> list[Result]:
-            return [Result(self.table[row], score) for row, score in confident[:limit]]
+        def answers() -> tuple[list[Result], None]:
+            return [
+                Result(self.table[row], score, question=self._asked(row))
+                for row, score in confident[:limit]
+            ], None
 
         if question is None or not self.options.meaning:
             return answers()
@@ -302,27 +348,121 @@ class QuoteEngine:
         if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
         meaning = self.meaning()
-        qvec = meaning.embed(cleaned) if meaning is not None else None
-        if meaning is None or qvec is None:
+        if meaning is None:
             return answers()
-        similarity = meaning.similarities(qvec)
-        if answerable is not None:
-            if not answerable.any():
-                return answers()
-            similarity = np.where(answerable, similarity, -1.0)
-        best = similarity if allowed is None else similarity[allowed]
-        margin = float(np.max(best)) - meaning.off_topic_similarity(qvec)
-        if self.options.english and _is_english(query):
+        assessed = self.assess(cleaned, scored, question, allowed, answerable, meaning)
+        if assessed is None:
+            return answers()
+        if self.options.calibrated:
+            sure = self.calibration.confident(assessed.evidence)
+        else:  # the hand-set rule this replaced, kept to measure what calibration brings
+            sure = bool(confident) and (
+                confident[0][1] >= SURE_SCORE or assessed.margin >= CONFIRM_MARGIN
+            )
+        if sure:
+            return [
+                Result(self.table[row], round(float(score), 4), question=self._asked(row))
+                for row, score in assessed.picks[:limit]
+            ], assessed
+        if self.options.gate and assessed.margin < GATE_MARGIN:
+            return [], assessed
+        return [
+            Result(
+                self.table[row],
+                round(float(assessed.similarity[row]), 4),
+                confident=False,
+                question=self._asked(row),
+            )
+            for row, _ in assessed.picks[: min(limit, SUGGESTIONS)]
+        ], assessed
+
+    def assess(
+        self,
+        cleaned: str,
+        scored: list[tuple[int, float, float]],
+        question: Question,
+        allowed: np.ndarray | None,
+        answerable: np.ndarray | None,
+        meaning: MeaningIndex,
+    ) -> Assessment | None:
+        """Words and meaning together: the best passages of different turns, and the
+        evidence the decision weighs. None when no model could embed the query."""
+        qvec = meaning.embed(cleaned)
+        if qvec is None:
+            return None
+        similarity, off_topic = meaning.fused(qvec)
+        mask = _both(allowed, answerable)
+        usable = similarity if mask is None else similarity[mask]
+        if usable.size == 0:
+            return None
+        english = _is_english(cleaned)
+        own_words = question.framed or english
+        margin = float(np.max(usable)) - off_topic
+        if self.options.english and english:
             margin += ENGLISH_MARGIN  # an English sentence is far from any Chinese passage
-        if confident and (confident[0][1] >= SURE_SCORE or margin >= CONFIRM_MARGIN):
-            if in_own_words:  # the words are there; meaning orders the passages that hold them
-                confident.sort(key=lambda rc: -(rc[1] + W_MEANING_IN_LEXICAL * similarity[rc[0]]))
-            return answers()
-        if self.options.gate and margin < GATE_MARGIN:
-            return []
-        return self._closest_in_meaning(
-            similarity, scored, question, min(limit, SUGGESTIONS), _both(allowed, answerable)
+        spread = float(usable.std()) or 1.0
+        closeness = (similarity - float(usable.mean())) / spread
+        lexical = np.zeros(len(self.table))
+        for row, confidence, _ in scored:
+            lexical[row] = confidence
+        key = closeness + W_WORDS_IN_KEY * lexical - W_INTRO_IN_KEY * self.intro
+        if question.speakers:
+            key = key + W_NAMED_IN_KEY * self._speaker_mask(question.speakers)
+        elif own_words and self.options.exchanges:
+            key = key + W_GUEST_IN_KEY * self.guest  # asked what someone thinks: their answer
+        if mask is not None:
+            key = np.where(mask, key, -np.inf)
+        picks = self._distinct_turns(key, SUGGESTIONS + 2)
+        if not picks:
+            return None
+        top = picks[0]
+        second = picks[1] if len(picks) > 1 else None
+        lexical_top = scored[0][0] if scored else None
+        evidence = Evidence(
+            lexical=float(lexical[top]),
+            lexical_best=float(scored[0][1]) if scored else 0.0,
+            closeness=float(closeness[top]),
+            lead=float(key[top] - key[second]) if second is not None else 1.0,
+            off_topic_margin=margin,
+            question=float(own_words),
+            english=float(english),
+            agree=float(lexical_top is not None and self.table.same_turn(lexical_top, top)),
         )
+        # The score shown: the share of the words a passage holds, or, holding none,
+        # its similarity in meaning.
+        shown = np.where(lexical > 0, lexical, similarity)
+        return Assessment(
+            [(row, float(shown[row])) for row in picks],
+            similarity,
+            margin,
+            evidence,
+        )
+
+    def _distinct_turns(self, key: np.ndarray, limit: int) -> list[int]:
+        """The best rows by `key`, at most one per turn."""
+        picked: list[int] = []
+        turns: set[tuple[int, int]] = set()
+        for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
+            if not np.isfinite(key[row]):
+                break  # the rest are outside the allowed rows
+            turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
+            if turn not in turns:
+                picked.append(row)
+                turns.add(turn)
+            if len(picked) == limit:
+                break
+        return picked
+
+    def _asked(self, row: int) -> Passage | None:
+        """The host's question a passage answers, when it follows one."""
+        asked = self.exchanges.question_of(row)
+        return self.table[asked] if asked is not None else None
+
+    def question_for(self, passage: Passage) -> Passage | None:
+        """The host's passage that asked what this passage answers, or None (browsing,
+        the daily quote and cards show it as search results do)."""
+        row = self.table.find(passage.id)
+        return self._asked(row) if row is not None else None
 
     def answerable(self, query: str) -> np.ndarray | None:
         """Rows that can answer the attributes the query asks for (married, price, when), or
@@ -373,38 +513,6 @@ class QuoteEngine:
                     best[row] = (confidence, key)
         rows = sorted(best, key=lambda r: (-round(best[r][1], 6), r))
         return [(r, round(best[r][0], 4), best[r][1]) for r in rows], question
-
-    def _closest_in_meaning(
-        self,
-        similarity: np.ndarray,
-        scored: list[tuple[int, float, float]],
-        question: Question,
-        limit: int,
-        allowed: np.ndarray | None = None,
-    ) -> list[Result]:
-        """Up to `limit` passages closest in meaning, from different turns (of the allowed rows)."""
-        lexical = np.zeros(len(self.table))
-        for row, confidence, _ in scored:
-            lexical[row] = confidence
-        key = similarity + W_LEXICAL_IN_MEANING * lexical - W_INTRO * 0.5 * self.intro
-        key = key + W_SPEAKER * 0.5 * self._speaker_mask(question.speakers)
-        if allowed is not None:
-            key = np.where(allowed, key, -np.inf)
-        picked: list[int] = []
-        turns: set[tuple[int, int]] = set()
-        for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
-            if allowed is not None and not allowed[row]:
-                break  # the rest are outside the allowed rows
-            turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
-            if turn not in turns:
-                picked.append(row)
-                turns.add(turn)
-            if len(picked) == limit:
-                break
-        return [
-            Result(self.table[row], round(float(similarity[row]), 4), confident=False)
-            for row in picked
-        ]
 
     def _speaker_mask(self, speakers: frozenset[tuple[str, int]]) -> np.ndarray:
         mask = np.zeros(len(self.table), dtype=bool)

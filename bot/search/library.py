@@ -70,6 +70,10 @@ class PassageTable:
             }
         return self._by_id.get(passage_id)
 
+    def same_turn(self, a: int, b: int) -> bool:
+        """Rows a and b are passages of one turn of one conversation."""
+        return bool(self.conversation[a] == self.conversation[b] and self.turn[a] == self.turn[b])
+
     def same_conversation(self, a: int, b: int) -> bool:
         return 0 <= b < len(self.texts) and self.conversation[a] == self.conversation[b]
 

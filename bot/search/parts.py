@@ -41,7 +41,7 @@ from bot.search.segment import Segmenter
 from bot.search.textnorm import compact_text, normalize
 from bot.search.transcript import Conversation, Speaker
 
-PART_FORMAT = "3"
+PART_FORMAT = "4"
 # Every passage column, with the dtype it must have (all one-dimensional).
 TABLE_ARRAYS: dict[str, type] = {
     "conversation": np.int32,
@@ -120,6 +120,7 @@ def conversation_json(conv: Conversation) -> dict[str, Any]:
         "source": None if conv.source is None else str(conv.source),
         "intro_end": conv.intro_end,
         "end": conv.duration,
+        "host": conv.host,
     }
 
 
@@ -135,6 +136,7 @@ def conversation_from(obj: object) -> Conversation:
         check(isinstance(obj[name], str), name)
     check(isinstance(obj["intro_end"], int), "intro_end")
     check(isinstance(obj["end"], int), "end")
+    check(isinstance(obj.get("host", 0), int), "host")
     check(obj["source"] is None or isinstance(obj["source"], str), "source")
     return Conversation(
         id=obj["id"],
@@ -147,6 +149,7 @@ def conversation_from(obj: object) -> Conversation:
         source=None if obj["source"] is None else Path(obj["source"]),
         intro_end=obj["intro_end"],
         end=obj["end"],
+        host=obj.get("host", 0),
     )
 
 

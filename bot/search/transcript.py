@@ -73,6 +73,8 @@ class Conversation:
     intro_end: int = 0
     # Second at which the recording ends (the last cue's end), 0 when unknown.
     end: int = 0
+    # The speaker who asks the questions (bot.search.exchanges); 0: inferred.
+    host: int = 0
 
     @property
     def duration(self) -> int:
@@ -191,6 +193,9 @@ def load_conversation(txt_path: Path) -> Conversation:
         }
         intro_end = parse_hms(str(meta["intro_end"])) if "intro_end" in meta else 0
         end = parse_hms(str(meta["end"])) if "end" in meta else 0
+        host = int(meta.get("host", 0))
+        if host and host not in speakers:
+            raise ValueError(f"host {host} is not one of the speakers")
         conv_id = str(meta["id"])
         cue_rows = meta.get("cues", [])
         if not isinstance(cue_rows, list) or not all(
@@ -220,6 +225,7 @@ def load_conversation(txt_path: Path) -> Conversation:
         source=txt_path,
         intro_end=intro_end,
         end=end,
+        host=host,
     )
 
 

@@ -1,15 +1,17 @@
 """Relevance of the quote engine on the evaluation sets, by query kind.
 
 `python -m tests.eval.evaluate` prints the tables for the tuning sets
-(queries.toml, questions.toml); `--set heldout` and `--set heldout_questions`
-the held-out ones, written without seeing the engine and never used for
-tuning. `--without frames,speakers,meaning,gate,asks,english` switches parts off, to
+(queries.toml, questions.toml, asked.toml); `--set heldout-all` the held-out
+ones (or one by name: `--set heldout_asked`), written without seeing the
+engine and never used for tuning. `--without frames,speakers,meaning,gate,asks,english` switches parts off, to
 measure what each brings; `-v` lists the misses.
 
 A query is right at top-1 when the first thing shown (a confident answer or
 the first closest-in-meaning suggestion) lies in one of the turns listed as
 answers, by the turn header's timestamp; at top-3 when any of the first three
-does. For queries the conversation cannot answer (kinds `none` and
+does; near when the first lies within one turn of a right one. *conf.* is
+the share answered confidently, *right* how often a confident answer is
+right. For queries the conversation cannot answer (kinds `none` and
 `negative_entity`) two shares are reported: no confident answer, and nothing
 at all (not even a suggestion).
 """
@@ -26,8 +28,8 @@ from bot.search.engine import QuoteEngine, SearchOptions
 from bot.search.transcript import format_hms
 
 HERE = Path(__file__).parent
-TUNING_SETS = ("queries", "questions")
-HELDOUT_SETS = ("heldout", "heldout_questions")
+TUNING_SETS = ("queries", "questions", "asked")
+HELDOUT_SETS = ("heldout", "heldout_questions", "heldout_asked")
 # Kinds the lexical engine answered before the meaning layer.
 LEXICAL_KINDS = ("verbatim", "keyword", "typo", "traditional", "english_term", "alias")
 MEANING_KINDS = ("question", "paraphrase", "english")
@@ -49,12 +51,21 @@ class KindScore:
     confident: int = 0  # answered confidently (answerable: and right at top-1)
     answered_confidently: int = 0  # any confident answer, right or wrong
     nothing: int = 0  # no result at all
+    near: int = 0  # the first result within one turn of a right one
 
     def rate(self, hits: int) -> float:
         return hits / self.n if self.n else 0.0
 
+    @property
+    def precision(self) -> float | None:
+        """How often a confident answer is right (None: nothing was answered confidently).
+        For a kind that cannot be answered every confident answer is wrong."""
+        if not self.answered_confidently:
+            return None
+        return self.confident / self.answered_confidently
+
     def add(self, other: KindScore) -> None:
-        for name in ("n", "top1", "top3", "confident", "answered_confidently", "nothing"):
+        for name in ("n", "top1", "top3", "confident", "answered_confidently", "nothing", "near"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -64,11 +75,21 @@ def load_queries(name: str) -> list[Query]:
     return [Query(e["q"], e["kind"], frozenset(e["answers"])) for e in data["query"]]
 
 
+def turn_numbers(engine: QuoteEngine) -> dict[str, set[int]]:
+    """Turn numbers by header timestamp (one timestamp can head two turns)."""
+    out: dict[str, set[int]] = defaultdict(set)
+    for row in range(len(engine.table)):
+        passage = engine.table[row]
+        out[format_hms(passage.turn_start)].add(passage.turn)
+    return out
+
+
 def evaluate(
     engine: QuoteEngine, queries: list[Query]
 ) -> tuple[dict[str, KindScore], list[tuple[Query, list[str], bool]]]:
     """Scores per kind, and the misses (query, timestamps returned, confident) to inspect."""
     scores: dict[str, KindScore] = defaultdict(KindScore)
+    turns = turn_numbers(engine)
     misses = []
     for query in queries:
         results = engine.search(query.q, 3)
@@ -84,6 +105,8 @@ def evaluate(
             s.top3 += ok
         else:
             ok = bool(got) and got[0] in query.answers
+            wanted = {t for a in query.answers for t in turns.get(a, ())}
+            s.near += bool(results) and any(abs(results[0].passage.turn - t) <= 1 for t in wanted)
             s.top1 += ok
             s.top3 += any(t in query.answers for t in got)
             s.confident += ok and confident
@@ -103,18 +126,20 @@ def total(scores: dict[str, KindScore], kinds: tuple[str, ...]) -> KindScore:
 
 def table(scores: dict[str, KindScore]) -> list[str]:
     lines = [
-        f"{'kind':<16}{'n':>4}{'top-1':>7}{'top-3':>7}{'conf.':>7}{'no conf.':>9}{'nothing':>9}"
+        f"{'kind':<16}{'n':>4}{'top-1':>7}{'top-3':>7}{'near':>7}{'conf.':>7}{'right':>7}"
+        f"{'no conf.':>9}{'nothing':>9}"
     ]
 
     def row(label: str, s: KindScore, negative: bool) -> str:
         if negative:
             return (
-                f"{label:<16}{s.n:>4}{'':>7}{'':>7}{'':>7}"
-                f"{s.rate(s.n - s.answered_confidently):>9.2f}{s.rate(s.nothing):>9.2f}"
+                f"{label:<16}{s.n:>4}{'':>7}{'':>7}{'':>7}{s.rate(s.answered_confidently):>7.2f}"
+                f"{'':>7}{s.rate(s.n - s.answered_confidently):>9.2f}{s.rate(s.nothing):>9.2f}"
             )
+        right = "-" if s.precision is None else f"{s.precision:.2f}"
         return (
             f"{label:<16}{s.n:>4}{s.rate(s.top1):>7.2f}{s.rate(s.top3):>7.2f}"
-            f"{s.rate(s.answered_confidently):>7.2f}"
+            f"{s.rate(s.near):>7.2f}{s.rate(s.answered_confidently):>7.2f}{right:>7}"
         )
 
     for kind in (*LEXICAL_KINDS, *MEANING_KINDS, *NEGATIVE_KINDS):
@@ -124,6 +149,12 @@ def table(scores: dict[str, KindScore]) -> list[str]:
         summed = total(scores, kinds)
         if summed.n:
             lines.append(row(label, summed, False))
+    everything = total(scores, (*LEXICAL_KINDS, *MEANING_KINDS, *NEGATIVE_KINDS))
+    if everything.precision is not None:
+        lines.append(
+            f"confident answers right: {everything.precision:.2f} "
+            f"({everything.confident} of {everything.answered_confidently}, negatives included)"
+        )
     return lines
 
 
@@ -145,7 +176,11 @@ def switched_off(options: SearchOptions, without: set[str]) -> SearchOptions:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    names = [argv[argv.index("--set") + 1]] if "--set" in argv else list(TUNING_SETS)
+    if "--set" in argv:
+        chosen = argv[argv.index("--set") + 1]
+        names = list(HELDOUT_SETS) if chosen == "heldout-all" else chosen.split(",")
+    else:
+        names = list(TUNING_SETS)
     without = set(argv[argv.index("--without") + 1].split(",")) if "--without" in argv else set()
     engine = QuoteEngine.load()
     engine.options = switched_off(engine.options, without)
