@@ -86,9 +86,13 @@ def without_asks(engine: QuoteEngine):
 def test_a_name_alone_is_no_answer_to_what_is_asked(engine: QuoteEngine, without_asks) -> None:
     """Ilya is discussed, his leaving is not: without the check the words give a confident answer."""
     query = "Ilya Sutskever为什么离开OpenAI"
+    # The hand-set decision, which the asks check was made for (the calibrated one
+    # is cautious here too): the words alone would answer confidently.
+    without_asks.options = replace(without_asks.options, calibrated=False)
     unchecked = without_asks.search(query, 3)
     assert unchecked and unchecked[0].confident
     without_asks.options = replace(without_asks.options, asks=True)
+    assert not any(r.confident for r in without_asks.search(query, 3))
     assert not any(r.confident for r in engine.search(query, 3))
 
 

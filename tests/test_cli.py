@@ -48,11 +48,23 @@ def test_search_json(cache_env: dict) -> None:
         "score",
         "conversation",
         "confident",
+        "question",
     }
     assert first["confident"] is True
     assert "GPT" in first["quote"] and first["conversation"] == "l367"
     assert first["speaker"] in {"Sam Altman", "Lex Fridman"}
     assert first["timestamp"] <= first["at"]
+
+
+def test_search_json_names_the_question_an_answer_follows(cache_env: dict) -> None:
+    proc = run(["search", "--json", "--limit", "1", "如果更多的话，也许会更有趣"], env=cache_env)
+    first = json.loads(proc.stdout)["results"][0]
+    assert first["speaker"] == "Sam Altman"
+    question = first["question"]
+    assert question["speaker"] == "Lex Fridman" and question["text"].endswith("？")
+    assert "memes" in question["text"] and question["at"] <= first["at"]
+    human = run(["search", "--limit", "1", "如果更多的话，也许会更有趣"], env=cache_env)
+    assert "莱克斯·弗里德曼 问：" in human.stdout
 
 
 def test_search_json_no_match_is_empty(cache_env: dict) -> None:

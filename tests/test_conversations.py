@@ -181,11 +181,8 @@ class NearLex:
     def embed(self, query: str) -> np.ndarray:
         return np.ones(1)
 
-    def similarities(self, qvec: np.ndarray) -> np.ndarray:
-        return self.similarity
-
-    def off_topic_similarity(self, qvec: np.ndarray) -> float:
-        return 0.1
+    def fused(self, qvec: np.ndarray, answers: bool = False) -> tuple[np.ndarray, float]:
+        return self.similarity, 0.1
 
 
 def test_closest_in_meaning_is_narrowed_too(

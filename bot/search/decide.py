@@ -36,6 +36,7 @@ class Evidence:
     question: float  # 1: asked in one's own words (a question frame, or an English sentence)
     english: float  # 1: an English sentence
     agree: float  # 1: words and meaning pick the same turn
+    guest: float  # 1: the passage is a guest's (an interview's answers are the guest's)
 
     def values(self) -> tuple[float, ...]:
         return astuple(self)

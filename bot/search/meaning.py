@@ -107,12 +107,12 @@ class Vectors:
     # None: the same as `passages`.
     exchanges: np.ndarray | None = None
 
-    def similarities(self, qvec: np.ndarray) -> np.ndarray:
-        """Per passage: the mean of its similarity alone and with its neighbours, or its
-        similarity as an answer to its question if that is higher."""
+    def similarities(self, qvec: np.ndarray, answers: bool = False) -> np.ndarray:
+        """Per passage: the mean of its similarity alone and with its neighbours; with
+        `answers`, its similarity as an answer with its question if that is higher."""
         alone = self.passages @ qvec
         mean = 0.5 * (alone + self.windows @ qvec)
-        if self.exchanges is None:
+        if self.exchanges is None or not answers:
             return mean
         return np.maximum(mean, self.exchanges @ qvec)
 
@@ -167,6 +167,10 @@ class MeaningIndex:
     def vectors(self) -> Vectors:
         return self.models[0].vectors
 
+    def first(self) -> MeaningIndex:
+        """The first model alone (to measure what the second brings)."""
+        return self if len(self.models) == 1 else MeaningIndex([self.models[0]])
+
     @property
     def model_ids(self) -> tuple[str, ...]:
         return tuple(m.embedder.model_id for m in self.models)
@@ -180,17 +184,23 @@ class MeaningIndex:
                 out.append((model, qvec))
         return QueryVectors(tuple(out)) if out else None
 
-    def per_model(self, query: QueryVectors) -> list[tuple[np.ndarray, float]]:
+    def per_model(
+        self, query: QueryVectors, answers: bool = False
+    ) -> list[tuple[np.ndarray, float]]:
         """Per model that embedded the query: (passage similarities, nearest off-topic)."""
         return [
-            (model.vectors.similarities(qvec), float(np.max(model.vectors.anchors @ qvec)))
+            (
+                model.vectors.similarities(qvec, answers),
+                float(np.max(model.vectors.anchors @ qvec)),
+            )
             for model, qvec in query.vectors
         ]
 
-    def fused(self, query: QueryVectors) -> tuple[np.ndarray, float]:
+    def fused(self, query: QueryVectors, answers: bool = False) -> tuple[np.ndarray, float]:
         """Per passage, how close it is in meaning (both models fused, see the class),
-        and on the same scale how close the nearest everyday off-topic sentence is."""
-        pieces = self.per_model(query)
+        and on the same scale how close the nearest everyday off-topic sentence is.
+        `answers`: an answer is also matched with the question it follows."""
+        pieces = self.per_model(query, answers)
         if len(pieces) == 1:
             return pieces[0]
         weights = [model.weight for model, _ in query.vectors]

@@ -2,19 +2,31 @@
 
     python -m tests.eval.ablate
 
-Prints Markdown rows: for the tuning sets (queries + questions) and then,
-after `||`, the held-out sets (heldout + heldout_questions): top-1 / top-3
-for questions, paraphrases and English questions; no confident answer /
-nothing for off-topic queries and for those sharing a name; top-1 / top-3 for
-the six lexical kinds. The engine is loaded once; it takes minutes.
+Prints Markdown rows: for the tuning sets (queries + questions + asked) and
+then, after `||`, the held-out sets (heldout + heldout_questions +
+heldout_asked): top-1 / top-3 for questions, paraphrases and English
+questions; for those three together the share answered confidently / how
+often a confident answer is right; no confident answer / nothing for
+off-topic queries and for those sharing a name; top-1 / top-3 for the six
+lexical kinds. Last, the engine over spelling groups emptied (names and
+terms). It takes minutes.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
+from bot.data import DATA_DIR
+
 from bot.search.engine import QuoteEngine
 from tests.eval.evaluate import (
+    HELDOUT_SETS,
     LEXICAL_KINDS,
+    MEANING_KINDS,
     PARTS,
+    TUNING_SETS,
     KindScore,
     evaluate,
     load_queries,
@@ -22,7 +34,7 @@ from tests.eval.evaluate import (
     total,
 )
 
-SETS = (("queries", "questions"), ("heldout", "heldout_questions"))
+SETS = (TUNING_SETS, HELDOUT_SETS)
 
 
 def scores_of(engine: QuoteEngine, names: tuple[str, ...]) -> dict[str, KindScore]:
@@ -40,6 +52,11 @@ def cells(scores: dict[str, KindScore]) -> str:
         t = total(scores, kinds)
         return f"{t.rate(t.top1):.2f} / {t.rate(t.top3):.2f}"
 
+    def sure() -> str:
+        t = total(scores, MEANING_KINDS)
+        right = "-" if t.precision is None else f"{t.precision:.2f}"
+        return f"{t.rate(t.answered_confidently):.2f} / {right}"
+
     def refused(kind: str) -> str:
         t = scores.get(kind)
         if t is None:
@@ -51,11 +68,22 @@ def cells(scores: dict[str, KindScore]) -> str:
             found("question"),
             found("paraphrase"),
             found("english"),
+            sure(),
             refused("none"),
             refused("negative_entity"),
             found(*LEXICAL_KINDS),
         ]
     )
+
+
+def without_aliases() -> QuoteEngine:
+    """The engine over a copy of the data folder whose spelling groups are empty."""
+    folder = Path(tempfile.mkdtemp(prefix="quotebot-ablate-"))
+    shutil.copytree(DATA_DIR, folder, dirs_exist_ok=True)
+    (folder / "aliases.toml").write_text("[terms]\n", encoding="utf-8")
+    engine = QuoteEngine.load(folder)
+    engine.meaning()
+    return engine
 
 
 def main() -> None:
@@ -66,6 +94,9 @@ def main() -> None:
         engine.options = switched_off(everything, {part} if part else set())
         row = " || ".join(cells(scores_of(engine, names)) for names in SETS)
         print(f"| {'everything' if part is None else 'without ' + part} | {row} |", flush=True)
+    bare = without_aliases()
+    row = " || ".join(cells(scores_of(bare, names)) for names in SETS)
+    print(f"| without aliases (names, terms) | {row} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 `python -m tests.eval.evaluate` prints the tables for the tuning sets
 (queries.toml, questions.toml, asked.toml); `--set heldout-all` the held-out
 ones (or one by name: `--set heldout_asked`), written without seeing the
-engine and never used for tuning. `--without frames,speakers,meaning,gate,asks,english` switches parts off, to
+engine and never used for tuning. `--without frames,speakers,meaning,gate,asks,english,exchanges,second,calibration`
+switches parts off, to
 measure what each brings; `-v` lists the misses.
 
 A query is right at top-1 when the first thing shown (a confident answer or
@@ -158,7 +159,17 @@ def table(scores: dict[str, KindScore]) -> list[str]:
     return lines
 
 
-PARTS = ("frames", "speakers", "meaning", "gate", "asks", "english")
+PARTS = (
+    "frames",
+    "speakers",
+    "meaning",
+    "gate",
+    "asks",
+    "english",
+    "exchanges",
+    "second",
+    "calibration",
+)
 
 
 def switched_off(options: SearchOptions, without: set[str]) -> SearchOptions:
@@ -171,6 +182,9 @@ def switched_off(options: SearchOptions, without: set[str]) -> SearchOptions:
         gate="gate" not in without,
         asks="asks" not in without,
         english="english" not in without,
+        exchanges="exchanges" not in without,
+        second_model="second" not in without,
+        calibrated="calibration" not in without,
     )
 
 
