@@ -328,7 +328,7 @@ class QuoteEngine:
         allowed = self.rows_of(conversation)
         if allowed is not None and not allowed.any():
             return [], None  # a conversation too short to cut a passage from
-        scored, question = self._lexical(query, allowed)
+        scored, question, as_typed = self._lexical(query, allowed)
         answerable = self.answerable(query)
         if answerable is not None:  # only passages that speak of what is asked
             scored = [s for s in scored if answerable[s[0]] or s[1] >= QUOTED_SCORE]
@@ -345,8 +345,8 @@ class QuoteEngine:
         in_own_words = question.framed or _is_english(query)
         if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
             return answers()  # the words are evidence enough: the model is not even loaded
-        if confident and confident[0][1] >= QUOTED_SCORE:
-            return answers()  # a quote, even one holding 什么 or 吗: the words decide
+        if confident and as_typed >= QUOTED_SCORE:
+            return answers()  # a quote as typed, even one holding 什么 or 吗: the words decide
         cleaned = _clean_query(query)
         if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
@@ -483,17 +483,11 @@ class QuoteEngine:
             return None
         return (self.table.asks & wanted) == wanted
 
-    def rank(
-        self, query: str, limit: int = 5, conversation: str | None = None
-    ) -> list[tuple[int, float]]:
-        """Rows and confidence of the lexical answers only (benchmarks, diagnostics)."""
-        scored, _ = self._lexical(query, self.rows_of(conversation))
-        return [(row, c) for row, c, _ in scored if c >= MIN_SCORE][:limit]
-
     def _lexical(
         self, query: str, allowed: np.ndarray | None = None
-    ) -> tuple[list[tuple[int, float, float]], Question | None]:
-        """(row, confidence, order key) of lexical candidates, best first, and the question.
+    ) -> tuple[list[tuple[int, float, float]], Question | None, float]:
+        """(row, confidence, order key) of lexical candidates, best first, the question,
+        and the best confidence of the query as typed (a quote's, frames included).
 
         A question is scored twice, as typed and without its frame; each
         passage keeps the better confidence, so stripping a frame can only
@@ -502,7 +496,7 @@ class QuoteEngine:
         """
         full = self.prepare(query)
         if full is None:
-            return [], None
+            return [], None, 0.0
         question = self.read_question(query)
         best: dict[int, tuple[float, float]] = {}
         # A speaker's name says whose turn to prefer, not a word to find: a
@@ -515,12 +509,15 @@ class QuoteEngine:
             core = self._prepare_folded(self.aliases.fold(question.topic))
             if core is not None and core.text != variants[0].text:
                 variants.append(core)
+        as_typed = 0.0
         for prepared in variants:
             for row, confidence, key in self._score(prepared, question.speakers, allowed):
+                if prepared is full:
+                    as_typed = max(as_typed, confidence)
                 if row not in best or confidence > best[row][0]:
                     best[row] = (confidence, key)
         rows = sorted(best, key=lambda r: (-round(best[r][1], 6), r))
-        return [(r, round(best[r][0], 4), best[r][1]) for r in rows], question
+        return [(r, round(best[r][0], 4), best[r][1]) for r in rows], question, as_typed
 
     def _speaker_mask(self, speakers: frozenset[tuple[str, int]]) -> np.ndarray:
         mask = np.zeros(len(self.table), dtype=bool)
