@@ -147,7 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: quotebot add my-show.vtt --title 'My Show #12' "
         "--video-url https://www.youtube.com/watch?v=XXXXXXXXXXX --speaker 1=Ann",
     )
-    add.add_argument("file", type=Path, metavar="FILE", help="the .vtt, .srt, .json or .txt file")
+    add.add_argument(
+        "sources",
+        nargs="+",
+        metavar="FILE",
+        help="the .vtt, .srt, .json or .txt file; several files, or a folder (its files of "
+        "those kinds, a season at once)",
+    )
     add.add_argument("--title", help="the conversation's title (default: the file's name)")
     add.add_argument(
         "--video-url",
@@ -226,10 +232,15 @@ def _print_human(
     for n, r in enumerate(results, 1):
         conv = engine.conversation(r.passage)
         speaker = conv.speakers[r.passage.speaker]
-        out.write(
-            f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} "
-            f"[{r.score:.2f}]\n   {r.passage.text}\n"
+        who = (
+            f"{speaker.name_zh} ({speaker.name}) "
+            if speaker.name_zh != speaker.name
+            else f"{speaker.name} "
+            if speaker.name
+            else ""  # a transcript without speakers: no made-up label
         )
+        text = r.passage.text.replace("\n", "\n   ")
+        out.write(f"{n}. {who}{format_hms(r.passage.at)} [{r.score:.2f}]\n   {text}\n")
         if several:  # which conversation, when there is more than one
             out.write(f"   #{conv.id} · {conv.title}\n")
         link = conv.video_link(r.passage.at)
@@ -298,10 +309,13 @@ def _library(args: argparse.Namespace, settings) -> Path:
 
 
 def cmd_add(args: argparse.Namespace, settings) -> int:
+    """Import each source; one summary line per file (or one error line naming it).
+
+    Exit 0 when every file was imported, 2 when any failed (the others are still imported).
+    """
     import time
 
-    from bot.search.importers import ImportRefused, read_transcript
-    from bot.search.importers.catalog import LibraryError, add
+    from bot.search.importers import ImportRefused, transcript_sources
 
     if (
         args.video_url is not None
@@ -310,9 +324,52 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
-    started = time.perf_counter()
     try:
-        draft = read_transcript(args.file)
+        paths = transcript_sources([Path(s) for s in args.sources])
+    except ImportRefused as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    several = len(paths) > 1
+    if several:
+        options = {"--id": args.conv_id, "--title": args.title, "--video-url": args.video_url}
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            print(
+                f"{PROG} add: error: {', '.join(given)} name one conversation; with "
+                f"{len(paths)} files, add them one at a time",
+                file=sys.stderr,
+            )
+            return 2
+    from bot.search.progress import terminal_progress
+
+    progress = terminal_progress("importing") if several else None
+    failed = 0
+    for done, path in enumerate(paths, 1):
+        started = time.perf_counter()
+        line, ok = _add_one(args, settings, path, started)
+        failed += not ok
+        if progress is not None and sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
+        print(line, file=sys.stdout if ok else sys.stderr, flush=True)
+        if progress is not None:
+            progress(done, len(paths))
+    if several:
+        print(
+            f"{len(paths) - failed} of {len(paths)} imported"
+            + (f", {failed} failed" if failed else "")
+        )
+    return 2 if failed else 0
+
+
+def _add_one(args: argparse.Namespace, settings, path: Path, started: float) -> tuple[str, bool]:
+    """Import one file: (its summary line, True) or (its one-line error, False)."""
+    import time
+
+    from bot.search.importers import ImportRefused, read_transcript, summary
+    from bot.search.importers.catalog import LibraryError, add
+
+    try:
+        draft = read_transcript(path)
         conv = add(
             draft,
             _library(args, settings),
@@ -324,16 +381,15 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
             speakers=args.speaker,
         )
     except (ImportRefused, LibraryError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return f"{PROG}: error: {exc}", False
     elapsed = time.perf_counter() - started
-    speakers = ", ".join(s.name for s in conv.speakers.values())
-    print(
+    names = [s.name for s in conv.speakers.values() if s.name]
+    speakers = f", speakers: {', '.join(names)}" if names else ", no speaker names"
+    return (
         f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
-        f"{format_hms(conv.duration)}, speakers: {speakers}) in {elapsed:.2f} s\n"
-        f"  {conv.source}"
+        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}; in {elapsed:.2f} s",
+        True,
     )
-    return 0
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:

@@ -442,7 +442,8 @@ class QuoteBot:
                     id=passage.id,
                     # "≈": closest in meaning, not a passage that says it.
                     title=("≈ " if passage.id in suggested else "")
-                    + f"{speaker} · {format_hms(passage.at)}",
+                    + (f"{speaker} · " if speaker else "")
+                    + format_hms(passage.at),
                     description=where + passage.text[:120],
                     reply=Reply(fit_lines(block)),
                 )

@@ -8,19 +8,35 @@ import re
 from pathlib import Path
 
 from bot.search.importers.common import (
-    Cue,
     Draft,
     DraftTurn,
     ImportRefused,
-    check_times,
-    clean,
+    RawCue,
     decode,
     merge_cues,
+    shape_cues,
 )
 from bot.search.transcript import Speaker, TranscriptError, load_conversation, parse_turns
 
 FORMATS = "WebVTT (.vtt), SRT (.srt), JSON segments (.json) or the seed format (.txt)"
 _NOT_SUBTITLES = f"not a subtitle file (expected {FORMATS})"
+SUFFIXES = (".vtt", ".srt", ".json", ".txt")
+
+
+def transcript_sources(paths: list[Path]) -> list[Path]:
+    """The files to import: each file as given, and a folder's .vtt/.srt/.json/.txt files
+    (not its subfolders), by name. A folder with none of them is refused."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        if not found:
+            raise ImportRefused(path, f"a folder without subtitle files ({', '.join(SUFFIXES)})")
+        out += found
+    return out
+
 
 _SEED_HEADER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\s+\d{1,2}:\d{2}:\d{2}\s*$")
 _SEED_NUMBER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\b", re.M)
@@ -97,12 +113,13 @@ def _unread_cue(path: Path, starts: list[float], timings: list[tuple[int, float,
     raise ImportRefused(path, f"{len(starts)} cues read but {len(timings)} timing lines")
 
 
-def _draft(path: Path, fmt: str, cues: list[Cue], empty: str, unit: str = "cue") -> Draft:
-    check_times(path, cues, unit)
-    speakers, turns = merge_cues(cues)
+def _draft(path: Path, fmt: str, raw: list[RawCue], empty: str, unit: str = "cue") -> Draft:
+    cues, stats = shape_cues(path, raw, unit)
+    speakers, turns = merge_cues(cues, stats=stats)
     if not turns:
         raise ImportRefused(path, empty)
-    return Draft(path, fmt, speakers, turns, max(c.end for c in cues))
+    unnamed = not any(c.speaker for c in cues)
+    return Draft(path, fmt, speakers, turns, max(c.end for c in raw), stats=stats, unnamed=unnamed)
 
 
 # -- WebVTT -----------------------------------------------------------------------------
@@ -124,7 +141,8 @@ def read_vtt(path: Path, text: str) -> Draft:
     cues = []
     for n, (caption, (line, start, end)) in enumerate(zip(captions, timings, strict=True), 1):
         voice = caption.voice.strip() if caption.voice else None
-        cues.append(Cue(start, end, clean(caption.raw_text), voice or None, n, line))
+        lines = tuple(caption.raw_text.split("\n"))
+        cues.append(RawCue(start, end, lines, voice or None, n, line))
     return _draft(path, "WebVTT", cues, "no cues with text (an empty subtitle file)")
 
 
@@ -161,9 +179,8 @@ def read_srt(path: Path, text: str) -> Draft:
         if m is not None:
             speaker = m.group(1).strip()
             body = body[m.end() :]
-        cues.append(
-            Cue(sub.start.total_seconds(), sub.end.total_seconds(), clean(body), speaker, n, line)
-        )
+        start, end = sub.start.total_seconds(), sub.end.total_seconds()
+        cues.append(RawCue(start, end, tuple(body.split("\n")), speaker, n, line))
     return _draft(path, "SRT", cues, "no cues with text (an empty subtitle file)")
 
 
@@ -196,10 +213,10 @@ def read_json(path: Path, text: str) -> Draft:
         speaker = seg.get("speaker")
         if speaker is not None and not isinstance(speaker, str | int):
             raise bad('"speaker" must be a string or a number')
-        cue = Cue(
+        cue = RawCue(
             float(seg["start"]),
             float(seg["end"]),
-            clean(seg["text"]),
+            tuple(seg["text"].split("\n")),
             None if speaker in (None, "") else str(speaker),
             n,
         )
