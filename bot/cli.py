@@ -152,7 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="FILE",
         help="the .vtt, .srt, .json or .txt file; several files, or a folder (its files of "
-        "those kinds, a season at once)",
+        "those kinds, a season at once); or a video page's URL (its subtitles are fetched "
+        "with yt-dlp)",
+    )
+    add.add_argument(
+        "--lang",
+        metavar="LANGS",
+        help="for a URL: the subtitle languages to prefer, comma-separated, e.g. zh-Hans,en "
+        "(default: --language if given, then zh, then en); uploaded subtitles come first, "
+        "automatic captions are the fallback",
     )
     add.add_argument("--title", help="the conversation's title (default: the file's name)")
     add.add_argument(
@@ -324,8 +332,12 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
+    from bot.search.importers.video import is_url
+
     try:
-        paths = transcript_sources([Path(s) for s in args.sources])
+        paths: list[Path | str] = []
+        for source in args.sources:
+            paths += [source] if is_url(source) else transcript_sources([Path(source)])
     except ImportRefused as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -361,22 +373,43 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     return 2 if failed else 0
 
 
-def _add_one(args: argparse.Namespace, settings, path: Path, started: float) -> tuple[str, bool]:
-    """Import one file: (its summary line, True) or (its one-line error, False)."""
+def _langs(args: argparse.Namespace) -> list[str]:
+    from bot.search.importers.video import DEFAULT_LANGS
+
+    if args.lang:
+        return [x.strip() for x in args.lang.split(",") if x.strip()]
+    asked = [args.language, args.language.split("-")[0]] if args.language else []
+    return list(dict.fromkeys([*asked, *DEFAULT_LANGS]))
+
+
+def _add_one(
+    args: argparse.Namespace, settings, source: Path | str, started: float
+) -> tuple[str, bool]:
+    """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
     import time
 
     from bot.search.importers import ImportRefused, read_transcript, summary
     from bot.search.importers.catalog import LibraryError, add
 
+    conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
     try:
-        draft = read_transcript(path)
+        if isinstance(source, str):
+            from bot.search.importers.video import fetch
+
+            fetched = fetch(source, _langs(args))
+            draft = fetched.draft
+            conv_id = conv_id or fetched.conv_id
+            title = title or fetched.title
+            video_url = fetched.video_url if video_url is None else video_url
+        else:
+            draft = read_transcript(source)
         conv = add(
             draft,
             _library(args, settings),
             settings.data_dir,
-            conv_id=args.conv_id,
-            title=args.title,
-            video_url=args.video_url,
+            conv_id=conv_id,
+            title=title,
+            video_url=video_url,
             language=args.language,
             speakers=args.speaker,
         )
@@ -387,7 +420,14 @@ def _add_one(args: argparse.Namespace, settings, path: Path, started: float) -> 
     speakers = f", speakers: {', '.join(names)}" if names else ", no speaker names"
     return (
         f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
-        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}; in {elapsed:.2f} s",
+        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}"
+        + (
+            f"; {'automatic captions' if fetched.automatic else 'subtitles'} "
+            f"({fetched.language}) of {fetched.video_url}"
+            if fetched is not None
+            else ""
+        )
+        + f"; in {elapsed:.2f} s",
         True,
     )
 

@@ -40,7 +40,7 @@ class ImportRefused(ValueError):
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,  # a file, or the URL of a video page
         message: str,
         line: int | None = None,
         cue: int | None = None,
