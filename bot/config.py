@@ -57,6 +57,9 @@ class Settings:
     catch_up: bool = True
     # The user library `quotebot add` writes to; loaded beside data_dir.
     library_dir: Path | None = None
+    # Seconds between looks at the library for added or removed conversations
+    # (`run` and `console` reload without a restart); 0: never.
+    library_poll: int = 2
 
     def require_token(self) -> str:
         if not self.token:
@@ -191,6 +194,7 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         send_rate_per_second=float(send_rate),
         catch_up=_bool(env, "QUOTEBOT_CATCH_UP", True),
         library_dir=default_library_dir(env),
+        library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
     )
 
 

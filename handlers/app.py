@@ -44,6 +44,8 @@ from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
 from bot.search.cache import default_cache_dir
 from bot.search.progress import terminal_progress
+from bot.search.watch import LibraryWatch, engine_builder
+from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
 from handlers import buttons, cards, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
@@ -199,8 +201,23 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         )
         await _nice_to_have(application, engine)
         daily.start()
+        if settings.library_poll > 0:
+            data.library_watch = asyncio.create_task(
+                _library_watch(settings, data.quotebot, daily).run(), name="library-watch"
+            )
 
     return post_init
+
+
+def _library_watch(settings: Settings, bot: QuoteBot, daily: DailyQuotes) -> LibraryWatch:
+    """Conversations added to or removed from the library are served without a restart."""
+
+    def swap(engine: QuoteEngine) -> None:
+        bot.use_engine(engine)
+        daily.engine = engine
+
+    build = engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir)
+    return LibraryWatch(settings.library_dir, build, swap, settings.library_poll)  # type: ignore[arg-type]
 
 
 async def _nice_to_have(application: Application, engine: QuoteEngine) -> None:
@@ -232,12 +249,14 @@ async def _post_stop(application: Application) -> None:
     HTTP client. The scheduler stops here, while sends in flight can still finish and be
     recorded (after shutdown they would fail and be retried against a closed client)."""
     data: BotData = application.bot_data
+    await stop_watch(data.library_watch)
     if data.daily is not None:
         await data.daily.stop()
 
 
 async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
+    await stop_watch(data.library_watch)
     if data.daily is not None:
         await data.daily.stop()  # already stopped in post_stop unless the start failed midway
     if data.quotebot is not None:

@@ -123,6 +123,12 @@ class QuoteBot:
             self.links,
         )
 
+    def use_engine(self, engine: QuoteEngine) -> None:
+        """Serve from `engine` from now on (a reloaded library); answers already under
+        way finish on the engine they started with."""
+        self.engine = engine
+        self.cards.engine = engine
+
     # -- guards ----------------------------------------------------------------
     def admit(self, sender: Sender) -> Reply | None:
         """None if the sender may go on; a polite reply (or an empty one) if flooding."""
@@ -215,13 +221,16 @@ class QuoteBot:
             return self._usage(sender, kind)
         if not has_searchable_text(text):
             return self._not_searchable(sender, kind, text)
-        results = await self._logged_search(sender, kind, text, RESULTS_PER_QUERY, conversation)
+        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
+        results = await self._logged_search(
+            sender, kind, text, RESULTS_PER_QUERY, conversation, engine
+        )
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, text, results, sender.lang)
+            return suggestions_view(engine, text, results, sender.lang)
         key = await self.store.remember_search(saved_query(conversation, text))
-        return result_view(self.engine, results, 0, key, sender.lang, self.links)
+        return result_view(engine, results, 0, key, sender.lang, self.links)
 
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
@@ -235,15 +244,16 @@ class QuoteBot:
         if not has_searchable_text(keyword):
             self._log(sender, "topic", keyword, [], 0.0)
             return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
+        engine = self.engine
         results = await self._logged_search(
-            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation
+            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation, engine
         )
         if not results:
             return self._no_match(sender, keyword, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, keyword, results, sender.lang)
+            return suggestions_view(engine, keyword, results, sender.lang)
         key = await self.store.remember_search(saved_query(conversation, keyword))
-        return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
+        return topic_page_view(engine, keyword, results, page, key, sender.lang, self.links)
 
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
         """/card <words>: the best match (the same decision as a query) as a quote card."""
@@ -256,12 +266,15 @@ class QuoteBot:
             return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
         if not has_searchable_text(text):
             return self._not_searchable(sender, "card", text)
-        results = await self._logged_search(sender, "card", text, RESULTS_PER_QUERY, conversation)
+        engine = self.engine
+        results = await self._logged_search(
+            sender, "card", text, RESULTS_PER_QUERY, conversation, engine
+        )
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, text, results, sender.lang)
-        return card_view(self.engine, results[0].passage, sender.lang, self.links)
+            return suggestions_view(engine, text, results, sender.lang)
+        return card_view(engine, results[0].passage, sender.lang, self.links)
 
     async def random_quote(self, sender: Sender, args: str = "") -> Reply:
         """/random [#id]: a random quote, of the named or the chat's chosen conversation."""
@@ -369,20 +382,26 @@ class QuoteBot:
                 search = self._saved(saved) if saved is not None else None
                 if search is None:
                     return None
-                results = await self._search(search.text, RESULTS_PER_QUERY, search.conversation)
+                engine = self.engine
+                results = await self._search(
+                    search.text, RESULTS_PER_QUERY, search.conversation, engine
+                )
                 if not 0 <= rank < len(results):
                     return None
-                return result_view(self.engine, results, rank, key, lang, self.links)
+                return result_view(engine, results, rank, key, lang, self.links)
             case buttons.TopicPage(key, page):
                 saved = await self.store.find_search(key)
                 search = self._saved(saved) if saved is not None else None
                 if search is None:
                     return None
                 keyword = search.text
-                results = await self._search(keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation)
+                engine = self.engine
+                results = await self._search(
+                    keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation, engine
+                )
                 if not results:
                     return None
-                return topic_page_view(self.engine, keyword, results, page, key, lang, self.links)
+                return topic_page_view(engine, keyword, results, page, key, lang, self.links)
             case buttons.Neighbour(passage_id, step):
                 passage = self.engine.neighbour(passage_id, step)
                 return passage_view(self.engine, passage, lang, self.links) if passage else None
@@ -415,9 +434,10 @@ class QuoteBot:
         if isinstance(found, NoSuchConversation):
             return []
         conversation, text = found.conversation, found.text
+        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
         if text:
             results = await self._logged_search(
-                sender, "inline", text, INLINE_RESULTS, conversation
+                sender, "inline", text, INLINE_RESULTS, conversation, engine
             )
             passages = [r.passage for r in results]
             suggested = {r.passage.id for r in results if not r.confident}
@@ -427,13 +447,13 @@ class QuoteBot:
             passages = list(
                 {
                     p.id: p
-                    for p in (self.engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
+                    for p in (engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
                 }.values()
             )
         items = []
-        named = several(self.engine)
+        named = several(engine)
         for passage in passages:
-            conv = self.engine.conversation(passage)
+            conv = engine.conversation(passage)
             speaker = conv.speakers[passage.speaker].display(sender.lang)
             where = conversation_title(conv, sender.lang)[:60] + "\n" if named else ""
             block = quote_block(passage, conv, sender.lang, self.links, named)
@@ -466,7 +486,13 @@ class QuoteBot:
         return cards
 
     # -- short answers ---------------------------------------------------------------
-    async def _search(self, text: str, limit: int, conversation: str | None) -> list[Result]:
+    async def _search(
+        self,
+        text: str,
+        limit: int,
+        conversation: str | None,
+        engine: QuoteEngine | None = None,
+    ) -> list[Result]:
         """The engine's search, on a worker thread.
 
         A query that reaches the embedder costs tens of milliseconds (more on a
@@ -474,15 +500,22 @@ class QuoteBot:
         updates meanwhile. The engine only reads its index; the embedder runs
         one query at a time under its own lock.
         """
-        return await asyncio.to_thread(self.engine.search, text, limit, conversation)
+        engine = engine or self.engine
+        return await asyncio.to_thread(engine.search, text, limit, conversation)
 
     async def _logged_search(
-        self, sender: Sender, kind: str, text: str, limit: int, conversation: str | None
+        self,
+        sender: Sender,
+        kind: str,
+        text: str,
+        limit: int,
+        conversation: str | None,
+        engine: QuoteEngine | None = None,
     ) -> list[Result]:
         """A search a user asked for: timed and written to the query log (button
         presses replaying a saved search are not logged again)."""
         started = time.perf_counter()
-        results = await self._search(text, limit, conversation)
+        results = await self._search(text, limit, conversation, engine)
         self._log(sender, kind, text, results, time.perf_counter() - started)
         return results
 
