@@ -388,8 +388,8 @@ def _add_one(
     """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
     import time
 
-    from bot.search.importers import ImportRefused, read_transcript, summary
-    from bot.search.importers.catalog import LibraryError, add
+    from bot.search.importers import ImportRefused, read_transcript
+    from bot.search.importers.catalog import LibraryError, add, added_line
 
     conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
     try:
@@ -415,21 +415,13 @@ def _add_one(
         )
     except (ImportRefused, LibraryError) as exc:
         return f"{PROG}: error: {exc}", False
-    elapsed = time.perf_counter() - started
-    names = [s.name for s in conv.speakers.values() if s.name]
-    speakers = f", speakers: {', '.join(names)}" if names else ", no speaker names"
-    return (
-        f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
-        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}"
-        + (
-            f"; {'automatic captions' if fetched.automatic else 'subtitles'} "
-            f"({fetched.language}) of {fetched.video_url}"
-            if fetched is not None
-            else ""
-        )
-        + f"; in {elapsed:.2f} s",
-        True,
+    extra = (
+        f"; {'automatic captions' if fetched.automatic else 'subtitles'} "
+        f"({fetched.language}) of {fetched.video_url}"
+        if fetched is not None
+        else ""
     )
+    return added_line(conv, draft, time.perf_counter() - started, extra), True
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:

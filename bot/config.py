@@ -60,6 +60,9 @@ class Settings:
     # Seconds between looks at the library for added or removed conversations
     # (`run` and `console` reload without a restart); 0: never.
     library_poll: int = 2
+    # The largest subtitle file an administrator may send the bot (Telegram lets bots
+    # download 20 MB at most).
+    upload_max_mb: int = 5
 
     def require_token(self) -> str:
         if not self.token:
@@ -195,6 +198,7 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         catch_up=_bool(env, "QUOTEBOT_CATCH_UP", True),
         library_dir=default_library_dir(env),
         library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
+        upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
     )
 
 

@@ -157,6 +157,9 @@ def add_handlers(application: Application) -> None:
         MessageHandler(PRIVATE_MESSAGES & filters.TEXT & ~filters.COMMAND, messages.text)
     )
     application.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, commands.unknown))
+    application.add_handler(
+        MessageHandler(PRIVATE_MESSAGES & filters.Document.ALL, messages.document)
+    )
     application.add_handler(MessageHandler(PRIVATE_MESSAGES & ~filters.TEXT, messages.not_text))
     # Everything else (channel posts, group chatter, member updates) is seen and let go.
     application.add_handler(TypeHandler(Update, _ignored), group=1)
@@ -194,6 +197,9 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
                 links=links,
                 user_rate_per_minute=settings.user_rate_per_minute,
                 default_zone=settings.timezone,
+                library_dir=settings.library_dir,
+                data_dir=settings.data_dir,
+                upload_max_bytes=settings.upload_max_mb * 1024 * 1024,
             ),
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,

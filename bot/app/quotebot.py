@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.app import buttons
+from bot.app import buttons, uploads
 from bot.app.cards import CardShop
 from bot.app.conversations import (
     Narrowed,
@@ -68,6 +69,8 @@ from bot.search.cache import default_cache_dir
 from bot.search.textnorm import clean_input, has_searchable_text
 from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
 
+log = logging.getLogger(__name__)
+
 RESULTS_PER_QUERY = 5  # "next result" browses this many
 TOPIC_PAGES = 5
 INLINE_RESULTS = 10
@@ -86,6 +89,11 @@ class Options:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], dt.datetime] = utc_now
     cards_dir: Path | None = None  # rendered cards; default: the index cache's cards/
+    # Where an administrator's uploaded subtitles go (None: uploads are not taken),
+    # the bundled data (whose ids an upload may not take) and the largest upload.
+    library_dir: Path | None = None
+    data_dir: Path | None = None
+    upload_max_bytes: int = 5 * 1024 * 1024
 
 
 class QuoteBot:
@@ -116,6 +124,7 @@ class QuoteBot:
             options.clock,
         )
         self.clock = options.clock
+        self.options = options
         self.cards = cards or CardShop(
             engine,
             CardCache(options.cards_dir or default_cache_dir() / "cards"),
@@ -543,6 +552,46 @@ class QuoteBot:
     def expired_button(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)
         return Reply(esc(_("This button has expired. Please search again.")))
+
+    # -- uploads -----------------------------------------------------------------------
+    def takes_uploads(self, sender: Sender) -> bool:
+        """Whether a file from this sender is imported: an administrator, in a private
+        chat, with a library to write to. Anyone else gets `text_only`."""
+        return (
+            sender.is_admin
+            and sender.chat_type == "private"
+            and self.options.library_dir is not None
+            and self.options.data_dir is not None
+        )
+
+    def upload_refusal(self, sender: Sender, name: str | None, size: int | None) -> Reply | None:
+        """A reply refusing the file before it is downloaded (kind, size), or None."""
+        why = uploads.refusal(name or "", size, self.options.upload_max_bytes)
+        return None if why is None else Reply(esc(why))
+
+    def download_failed(self, sender: Sender, name: str | None, why: str) -> Reply:
+        """The file could not be fetched from Telegram (too big for a bot, gone)."""
+        return Reply(esc(f"{uploads.safe_name(name)}: could not be downloaded ({why[:200]})"))
+
+    async def upload(
+        self, sender: Sender, name: str | None, data: bytes, caption: str | None = None
+    ) -> Reply:
+        """Import an administrator's file (the caption, if any, is its title): the reply is
+        the import's summary line or its one-line error. The library watch serves it."""
+        assert self.options.library_dir is not None and self.options.data_dir is not None
+        ok, line = await asyncio.to_thread(
+            uploads.import_upload,
+            name or "",
+            data,
+            self.options.library_dir,
+            self.options.data_dir,
+            (caption or "").strip()[:200] or None,
+            self.options.upload_max_bytes,
+        )
+        log.info(
+            "upload from admin %s %s: %s", sender.user_id, "imported" if ok else "refused", line
+        )
+        return Reply(esc(line))
 
     def text_only(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)

@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.importers.common import Draft
+from bot.search.importers.common import Draft, summary
 from bot.search.transcript import (
     Conversation,
     TranscriptError,
@@ -256,3 +256,14 @@ def remove(conv_id: str, library_dir: Path, data_dir: Path) -> Path:
     except OSError as exc:
         raise LibraryError(f"cannot remove {meta} ({exc.strerror or exc})") from None
     return meta.with_suffix(".txt")
+
+
+def added_line(conv: Conversation, draft: Draft, seconds: float, extra: str = "") -> str:
+    """The one line said after an import: id, title, format, turns, duration, speakers,
+    then what the import did (`summary`), `extra` and the time it took."""
+    names = [s.name for s in conv.speakers.values() if s.name]
+    speakers = f", speakers: {', '.join(names)}" if names else ", no speaker names"
+    return (
+        f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
+        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}{extra}; in {seconds:.2f} s"
+    )
