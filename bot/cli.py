@@ -140,9 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
             "'发言人N HH:MM:SS', its .toml beside it if there is one). Encoded as UTF-8 (with or "
             "without a BOM) or UTF-16 with a BOM. Consecutive cues of one speaker become one "
             "turn (a new turn at a speaker change or a pause over 3 s), and every cue keeps "
-            "its time. A file that cannot be imported (not subtitles, empty, overlapping or "
-            "backwards times, another encoding) is one line naming the file and the line or "
-            "cue, exit code 2, and nothing is written."
+            "its time. YouTube's rolling automatic captions are stored once, each word at its "
+            "second; overlapping cues are accepted; repeated lines are kept once; a Chinese "
+            "line with an English one in each cue becomes parallel text; speech without "
+            "punctuation is cut at pauses. One line per file says what was done. A file that "
+            "cannot be imported (not subtitles, empty, backwards times, another encoding) is "
+            "one line naming the file and the line or cue, and nothing is written for it; "
+            "the exit code is 2 if any file failed. A URL (http:// or https://) is a video "
+            "page whose subtitles are fetched with yt-dlp."
         ),
         epilog="example: quotebot add my-show.vtt --title 'My Show #12' "
         "--video-url https://www.youtube.com/watch?v=XXXXXXXXXXX --speaker 1=Ann",

@@ -313,3 +313,39 @@ def test_broken_files_still_refused(tmp_path: Path, name: str, content: str, mes
     path.write_text(content)
     with pytest.raises(ImportRefused, match=message):
         read_transcript(path)
+
+
+# -- the library watch (hot reload), in process -----------------------------------------
+
+
+async def test_library_watch_swaps_on_change_and_survives_a_broken_build(
+    tmp_path: Path,
+) -> None:
+    from bot.search.watch import LibraryWatch
+
+    library = tmp_path / "library"
+    library.mkdir()
+    built: list[int] = []
+    swapped: list[int] = []
+    broken = False
+
+    def build() -> int:
+        if broken:
+            raise ValueError("library/bad.toml: invalid TOML\nsecond line")
+        built.append(len(built))
+        return built[-1]
+
+    watch = LibraryWatch(library, build, swapped.append, interval=0.01)
+    assert await watch.check() is False and built == []  # nothing changed: no build
+    (library / "a.txt").write_text("x")
+    (library / ".adding-tmp").mkdir()  # an add in progress is not a change
+    assert await watch.check() is False  # a .txt alone is not loaded: no build
+    (library / "a.toml").write_text("y")
+    assert await watch.check() is True and swapped == [built[-1]]
+    broken = True
+    (library / "b.toml").write_text("z")
+    assert await watch.check() is False and watch.failures == 1
+    assert await watch.check() is False and watch.failures == 1  # not retried until it changes
+    broken = False
+    (library / "b.toml").unlink()
+    assert await watch.check() is True and watch.reloads == 2

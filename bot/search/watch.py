@@ -35,15 +35,24 @@ SETTLE = 0.2  # seconds a changed listing must hold still before a build
 
 
 def library_state(library_dir: Path | None) -> State:
-    """(name, size, mtime in ns) of the library's .txt and .toml files, by name."""
+    """(name, size, mtime in ns) of the library's .toml files and of each .txt with a
+    .toml beside it (the loader ignores a .txt alone: `quotebot add` renames the .txt
+    into place first), by name."""
     if library_dir is None:
         return ()
     try:
         entries = []
-        for path in library_dir.iterdir():
-            if path.suffix in (".txt", ".toml") and not path.name.startswith("."):
-                st = path.stat()
-                entries.append((path.name, st.st_size, st.st_mtime_ns))
+        names = {p.name for p in library_dir.iterdir()}
+        for name in names:
+            if name.startswith("."):
+                continue
+            stem, dot, suffix = name.rpartition(".")
+            if dot and (suffix == "toml" or (suffix == "txt" and f"{stem}.toml" in names)):
+                try:
+                    st = (library_dir / name).stat()
+                except FileNotFoundError:  # removed since the listing
+                    continue
+                entries.append((name, st.st_size, st.st_mtime_ns))
     except (FileNotFoundError, NotADirectoryError):
         return ()
     except OSError as exc:
