@@ -349,3 +349,32 @@ async def test_library_watch_swaps_on_change_and_survives_a_broken_build(
     broken = False
     (library / "b.toml").unlink()
     assert await watch.check() is True and watch.reloads == 2
+
+
+def test_whisper_word_times_place_the_cut_at_the_pause(tmp_path: Path) -> None:
+    """faster-whisper / WhisperX `words`: each word at its time; the cut is at the
+    real pause (2 s after "bread"), not where an even spread of the text would put it."""
+    text = (
+        "the ferry left the harbour every morning at six with the post and the bread "
+        "and by seven it was already rounding the point where the old lighthouse "
+        "stood above the rocks and the gulls"
+    )
+    said = text.split()
+    words, at = [], 10.0
+    for word in said:
+        words.append({"word": " " + word, "start": round(at, 2), "end": round(at + 0.25, 2)})
+        at += 2.3 if word == "bread" else 0.3
+    segment = {"start": 10.0, "end": at, "text": " " + " ".join(said), "words": words}
+    path = tmp_path / "ferry.json"
+    path.write_text(json.dumps({"segments": [segment]}))
+    draft = read_transcript(path)
+    assert draft.stats.word_timed
+    (turn,) = draft.turns
+    assert turn.text.split() == said
+    assert len(turn.text) > 140  # too long for one passage: it must be cut somewhere
+    first, rest = turn.text.split("\n")
+    assert first.endswith("the post and the bread") and rest.startswith("and by seven"), turn.text
+    # Each word at its own second.
+    seven = next(w["start"] for w in words if w["word"] == " seven")
+    assert seven == 17.1  # 17 words after 10.0 at 0.3 s, and the 2 s pause
+    assert (turn.text.index("seven"), seven) in [(o, round(t, 2)) for o, t in turn.cues]

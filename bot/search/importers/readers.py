@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -13,6 +14,7 @@ from bot.search.importers.common import (
     ImportRefused,
     RawCue,
     decode,
+    hms,
     merge_cues,
     shape_cues,
 )
@@ -213,15 +215,38 @@ def read_json(path: Path, text: str) -> Draft:
         speaker = seg.get("speaker")
         if speaker is not None and not isinstance(speaker, str | int):
             raise bad('"speaker" must be a string or a number')
+        lines = _stamped_words(seg) or tuple(seg["text"].split("\n"))
         cue = RawCue(
             float(seg["start"]),
             float(seg["end"]),
-            tuple(seg["text"].split("\n")),
+            lines,
             None if speaker in (None, "") else str(speaker),
             n,
         )
         cues.append(cue)
     return _draft(path, "JSON", cues, "no segments with text (an empty transcript)", "segment")
+
+
+def _stamped_words(seg: dict) -> tuple[str, ...]:
+    """A segment's `words` ([{"word", "start", "end"}], as faster-whisper and WhisperX
+    write them) as one line with a <hh:mm:ss.mmm> stamp before each timed word, the
+    shape `shape_cues` reads from automatic captions; () when there are none. A word
+    without a time goes with the one before; times are kept within the segment."""
+    words = seg.get("words")
+    if not isinstance(words, list) or not words:
+        return ()
+    start, end = float(seg["start"]), float(seg["end"])
+    parts: list[str] = []
+    at = start
+    for w in words:
+        if not isinstance(w, dict) or not isinstance(w.get("word"), str):
+            return ()
+        t = w.get("start")
+        if isinstance(t, int | float) and not isinstance(t, bool):
+            at = min(max(at, float(t)), max(end, start))
+            parts.append(f"<{hms(at)}>")
+        parts.append(html.escape(w["word"], quote=False))
+    return ("".join(parts),)
 
 
 # -- the seed's own format --------------------------------------------------------------
