@@ -378,3 +378,41 @@ def test_whisper_word_times_place_the_cut_at_the_pause(tmp_path: Path) -> None:
     seven = next(w["start"] for w in words if w["word"] == " seven")
     assert seven == 17.1  # 17 words after 10.0 at 0.3 s, and the 2 s pause
     assert (turn.text.index("seven"), seven) in [(o, round(t, 2)) for o, t in turn.cues]
+
+
+def test_repeats_and_growing_captions(tmp_path: Path) -> None:
+    """A repeated cue is kept once and a growing caption keeps its new words, while
+    speech that only looks alike is kept: "No." said twice, "I" then "It's"."""
+    vtt = "\n".join(
+        [
+            "WEBVTT",
+            "",
+            "00:00:01.000 --> 00:00:02.000",
+            "We should leave now.",
+            "",
+            "00:00:02.000 --> 00:00:03.000",
+            "We should leave now.",
+            "",
+            "00:00:03.000 --> 00:00:04.000",
+            "We should leave now. Before the tide",
+            "",
+            "00:00:04.000 --> 00:00:04.500",
+            "No.",
+            "",
+            "00:00:04.500 --> 00:00:05.000",
+            "No.",
+            "",
+            "00:00:05.000 --> 00:00:05.500",
+            "I",
+            "",
+            "00:00:05.500 --> 00:00:06.000",
+            "It's late.",
+            "",
+        ]
+    )
+    path = tmp_path / "repeats.vtt"
+    path.write_text(vtt)
+    draft = read_transcript(path)
+    (turn,) = draft.turns
+    assert turn.text == "We should leave now. Before the tide No. No. I It's late."
+    assert draft.stats.duplicates == 2

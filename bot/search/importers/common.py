@@ -33,6 +33,9 @@ SPLIT_TO = 60
 WORD_MAX = 0.8
 # Lines repeated from the cue before count as repeats when the cue starts within this.
 REPEAT_WINDOW = 1.0
+# Outside automatic captions, a line (or a growing caption's start) counts as a
+# repeat from this many characters: "No." said twice is speech.
+REPEAT_MIN = 8
 
 
 class ImportRefused(ValueError):
@@ -315,6 +318,13 @@ def _bilingual(lines: list[str]) -> tuple[str, str] | None:
     return main, " ".join(latin)
 
 
+def _joined(lines: list[str]) -> str:
+    out = ""
+    for line in lines:
+        out = join(out, line)
+    return out
+
+
 def shape_cues(
     path: Path, raw_cues: list[RawCue], unit: str = "cue"
 ) -> tuple[list[Cue], ImportStats]:
@@ -323,8 +333,9 @@ def shape_cues(
     - Rolling captions (YouTube's automatic ones): a line repeating a line of the
       cue just before is dropped, so each line is kept once; a line with word
       timestamps becomes one piece per word at its own second.
-    - A cue repeating the one before (same speaker, adjacent) is dropped; one that
-      grows the one before ("Hello" then "Hello world") keeps only the new words.
+    - A cue repeating the one before (same speaker, adjacent, REPEAT_MIN characters
+      or more) is dropped; one that grows the one before by whole words ("Hello
+      there" then "Hello there my friend") keeps only the new words.
     - Two-language cues (a Chinese line and a Latin-script line in most cues):
       the Chinese line is the text, the other is kept beside it (`Cue.other`).
 
@@ -336,6 +347,10 @@ def shape_cues(
     with_text = [lines for lines in cleaned if lines]
     pairs = [_bilingual(lines) for lines in cleaned]
     two_languages = bool(with_text) and sum(p is not None for p in pairs) * 2 >= len(with_text)
+    # In automatic captions every repeated line is a repeat; elsewhere a short line
+    # said twice ("No." "No.") may be speech, so only longer lines count as repeats.
+    stamped = any(_STAMP.search(ln) for cue in raw_cues for ln in cue.lines)
+    shortest_repeat = 1 if stamped else REPEAT_MIN
     out: list[Cue] = []
     previous: RawCue | None = None
     previous_lines: list[str] = []
@@ -348,7 +363,7 @@ def shape_cues(
             and cue.start - previous.end <= REPEAT_WINDOW
             and cue.speaker == previous.speaker
         )
-        text = " ".join(lines)
+        text = _joined(lines)
         if two_languages and pair is not None:
             if adjacent and pair[0] == previous_text:
                 stats.duplicates += 1
@@ -364,7 +379,7 @@ def shape_cues(
             line = clean(raw)
             if not line:
                 continue
-            if adjacent and line in previous_lines:
+            if adjacent and len(line) >= shortest_repeat and line in previous_lines:
                 stats.duplicates += 1  # the rolling line, or a cue said twice
                 continue
             kept_raw.append(raw)
@@ -380,10 +395,11 @@ def shape_cues(
         if (
             untimed
             and adjacent
-            and previous_text
-            and untimed.startswith(previous_text)
+            and len(previous_text) >= REPEAT_MIN
             and len(untimed) > len(previous_text)
+            and untimed.startswith(previous_text)
             and len(cue.lines) == 1
+            and untimed[len(previous_text)] == " "  # whole words only ("I" is not "It's")
         ):
             untimed = untimed[len(previous_text) :].strip()  # a growing caption: the new words
             stats.duplicates += 1
