@@ -401,13 +401,13 @@ def _add_one(
         if isinstance(source, str):
             from bot.search.importers.video import fetch
 
-            fetched = fetch(source, _langs(args))
+            fetched = fetch(source, _langs(args), args.language)
             draft = fetched.draft
             conv_id = conv_id or fetched.conv_id
             title = title or fetched.title
             video_url = fetched.video_url if video_url is None else video_url
         else:
-            draft = read_transcript(source)
+            draft = read_transcript(source, language=args.language)
         conv = add(
             draft,
             _library(args, settings),

@@ -416,3 +416,17 @@ def test_repeats_and_growing_captions(tmp_path: Path) -> None:
     (turn,) = draft.turns
     assert turn.text == "We should leave now. Before the tide No. No. I It's late."
     assert draft.stats.duplicates == 2
+
+
+def test_bilingual_with_english_as_the_transcript_language(tmp_path: Path) -> None:
+    draft = read_transcript(FIXTURES / "bilingual.srt", language="en")
+    (turn,) = draft.turns
+    assert turn.text.startswith("Welcome to our kitchen Today we are making grandma's")
+    assert [line for _, line in turn.parallel][:2] == [
+        "欢迎来到我们的厨房",
+        "今天我们做一道外婆的红烧肉",
+    ]
+    conv = add(draft, tmp_path / "lib", tmp_path / "nodata", language="en")
+    first = cut_passages(conv)[0].text
+    english, chinese = first.split("\n")
+    assert english.startswith("Welcome to our kitchen") and chinese.startswith("欢迎来到我们的厨房")

@@ -326,7 +326,7 @@ def _joined(lines: list[str]) -> str:
 
 
 def shape_cues(
-    path: Path, raw_cues: list[RawCue], unit: str = "cue"
+    path: Path, raw_cues: list[RawCue], unit: str = "cue", latin_first: bool = False
 ) -> tuple[list[Cue], ImportStats]:
     """The cues of a file as pieces of speech, each said once, in order of start.
 
@@ -337,7 +337,8 @@ def shape_cues(
       or more) is dropped; one that grows the one before by whole words ("Hello
       there" then "Hello there my friend") keeps only the new words.
     - Two-language cues (a Chinese line and a Latin-script line in most cues):
-      the Chinese line is the text, the other is kept beside it (`Cue.other`).
+      the Chinese line is the text (the Latin one with `latin_first`: an English
+      transcript), the other is kept beside it (`Cue.other`).
 
     Times are checked first (`check_times`); the stats count what was done.
     """
@@ -365,6 +366,8 @@ def shape_cues(
         )
         text = _joined(lines)
         if two_languages and pair is not None:
+            if latin_first:
+                pair = (pair[1], pair[0])
             if adjacent and pair[0] == previous_text:
                 stats.duplicates += 1
             else:

@@ -48,8 +48,14 @@ _TIMING = re.compile(
 )
 
 
-def read_transcript(path: Path, data: bytes | None = None) -> Draft:
-    """Read any accepted format; ImportRefused (one line naming file and line or cue) otherwise."""
+def read_transcript(path: Path, data: bytes | None = None, language: str | None = None) -> Draft:
+    """Read any accepted format; ImportRefused (one line naming file and line or cue) otherwise.
+
+    `language` is the transcript's language as the operator gives it (`--language`):
+    in two-language subtitles its line is the text and the other one is parallel
+    (default: the Chinese line is the text).
+    """
+    latin_first = bool(language) and not language.lower().startswith(("zh", "ja", "ko"))
     if data is None:
         try:
             data = path.read_bytes()
@@ -62,11 +68,11 @@ def read_transcript(path: Path, data: bytes | None = None) -> Draft:
     first = head.split("\n", 1)[0].strip()
     suffix = path.suffix.lower()
     if head.startswith("WEBVTT"):
-        return read_vtt(path, text)
+        return read_vtt(path, text, latin_first)
     if suffix == ".vtt":
         raise ImportRefused(path, "not a WebVTT file: the first line must be WEBVTT", line=1)
     if head.startswith(("{", "[")):
-        return read_json(path, text)
+        return read_json(path, text, latin_first)
     if suffix == ".json":
         raise ImportRefused(path, "not JSON (expected an object with segments)", line=1)
     if _SEED_HEADER.match(first):
@@ -75,7 +81,7 @@ def read_transcript(path: Path, data: bytes | None = None) -> Draft:
     if any(_TIMING.match(line) for line in lines[:3]) or (
         first.isdigit() and len(lines) > 1 and "-->" in lines[1]
     ):
-        return read_srt(path, text)
+        return read_srt(path, text, latin_first)
     raise ImportRefused(path, _NOT_SUBTITLES, line=1)
 
 
@@ -115,8 +121,15 @@ def _unread_cue(path: Path, starts: list[float], timings: list[tuple[int, float,
     raise ImportRefused(path, f"{len(starts)} cues read but {len(timings)} timing lines")
 
 
-def _draft(path: Path, fmt: str, raw: list[RawCue], empty: str, unit: str = "cue") -> Draft:
-    cues, stats = shape_cues(path, raw, unit)
+def _draft(
+    path: Path,
+    fmt: str,
+    raw: list[RawCue],
+    empty: str,
+    unit: str = "cue",
+    latin_first: bool = False,
+) -> Draft:
+    cues, stats = shape_cues(path, raw, unit, latin_first)
     speakers, turns = merge_cues(cues, stats=stats)
     if not turns:
         raise ImportRefused(path, empty)
@@ -127,7 +140,7 @@ def _draft(path: Path, fmt: str, raw: list[RawCue], empty: str, unit: str = "cue
 # -- WebVTT -----------------------------------------------------------------------------
 
 
-def read_vtt(path: Path, text: str) -> Draft:
+def read_vtt(path: Path, text: str, latin_first: bool = False) -> Draft:
     import webvtt
     from webvtt.errors import MalformedFileError
 
@@ -145,7 +158,9 @@ def read_vtt(path: Path, text: str) -> Draft:
         voice = caption.voice.strip() if caption.voice else None
         lines = tuple(caption.raw_text.split("\n"))
         cues.append(RawCue(start, end, lines, voice or None, n, line))
-    return _draft(path, "WebVTT", cues, "no cues with text (an empty subtitle file)")
+    return _draft(
+        path, "WebVTT", cues, "no cues with text (an empty subtitle file)", "cue", latin_first
+    )
 
 
 # -- SRT --------------------------------------------------------------------------------
@@ -158,7 +173,7 @@ _NAME_PREFIX = re.compile(
 )
 
 
-def read_srt(path: Path, text: str) -> Draft:
+def read_srt(path: Path, text: str, latin_first: bool = False) -> Draft:
     import srt
 
     timings = _timing_lines(path, text)
@@ -183,13 +198,15 @@ def read_srt(path: Path, text: str) -> Draft:
             body = body[m.end() :]
         start, end = sub.start.total_seconds(), sub.end.total_seconds()
         cues.append(RawCue(start, end, tuple(body.split("\n")), speaker, n, line))
-    return _draft(path, "SRT", cues, "no cues with text (an empty subtitle file)")
+    return _draft(
+        path, "SRT", cues, "no cues with text (an empty subtitle file)", "cue", latin_first
+    )
 
 
 # -- JSON segments ----------------------------------------------------------------------
 
 
-def read_json(path: Path, text: str) -> Draft:
+def read_json(path: Path, text: str, latin_first: bool = False) -> Draft:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -224,7 +241,9 @@ def read_json(path: Path, text: str) -> Draft:
             n,
         )
         cues.append(cue)
-    return _draft(path, "JSON", cues, "no segments with text (an empty transcript)", "segment")
+    return _draft(
+        path, "JSON", cues, "no segments with text (an empty transcript)", "segment", latin_first
+    )
 
 
 def _stamped_words(seg: dict) -> tuple[str, ...]:

@@ -103,8 +103,9 @@ def choose_track(
     return None
 
 
-def fetch(url: str, langs: list[str]) -> Fetched:
-    """The subtitles of the video at `url` as a draft, with the page's title and URL.
+def fetch(url: str, langs: list[str], language: str | None = None) -> Fetched:
+    """The subtitles of the video at `url` as a draft, with the page's title and URL
+    (`language`: the transcript's, as for `read_transcript`).
 
     ImportRefused (one line naming the URL) when the page cannot be read
     (unreachable, private, not a video) or has no subtitles in a readable format.
@@ -155,7 +156,7 @@ def fetch(url: str, langs: list[str]) -> Fetched:
         raise ImportRefused(url, _reason(logger.error_message or str(exc))) from None
     video_id = str(info.get("id") or "video")
     try:
-        draft = read_transcript(Path(f"{video_id}.{lang}.{track['ext']}"), data)
+        draft = read_transcript(Path(f"{video_id}.{lang}.{track['ext']}"), data, language)
     except ImportRefused as exc:
         raise ImportRefused(url, f"its {lang} subtitles: {exc}") from None
     title = str(info.get("title") or video_id)
