@@ -140,3 +140,59 @@ async def test_library_changes_are_served_while_queries_flow(
     reloads = [ln for ln in bot.stderr.splitlines() if "library changed" in ln]
     print(f"{sent} flow queries answered; " + "; ".join(ln[24:] for ln in reloads))
     assert sum("library changed: now" in ln for ln in reloads) >= 2
+
+
+def test_console_serves_an_added_conversation(cache_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    """`quotebot console` reloads too: the same query, before and after `quotebot add`."""
+    env = {
+        "QUOTEBOT_LIBRARY_DIR": str(tmp_path / "library"),
+        "QUOTEBOT_CACHE_DIR": str(cache_dir),
+        "QUOTEBOT_SEMANTIC": "off",
+        "QUOTEBOT_LIBRARY_POLL": "1",
+        "QUOTEBOT_DB": str(tmp_path / "console.db"),
+    }
+    out_path = tmp_path / "console.out"
+    with out_path.open("w") as out, (tmp_path / "console.err").open("w") as err:
+        console = subprocess.Popen(
+            [sys.executable, "-m", "bot", "console", "--lang", "en"],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env={**os.environ, **env},
+            cwd=tmp_path,
+        )
+    assert console.stdin is not None
+
+    def ask_and_wait(seen: int) -> str:
+        """Send the query; the console's new output once it has answered."""
+        console.stdin.write(NEW_PHRASE + "\n")
+        console.stdin.flush()
+        deadline = time.monotonic() + 60
+        while "holding on to the rail" not in (new := out_path.read_text()[seen:]):
+            assert console.poll() is None and time.monotonic() < deadline, new
+            time.sleep(0.05)
+        time.sleep(0.2)  # the rest of the answer's lines
+        return out_path.read_text()[seen:]
+
+    try:
+        first = ask_and_wait(0)
+        assert "couldn't find anything" in first and QUOTED not in first
+        added = subprocess.run(
+            [sys.executable, "-m", "bot", "add", str(FIXTURES / "overlap.vtt")],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert added.returncode == 0, added.stderr
+        deadline = time.monotonic() + 60
+        while QUOTED not in (answer := ask_and_wait(len(out_path.read_text()))):
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.5)
+        assert "— Mira · 00:00:08" in answer
+    finally:
+        console.stdin.close()
+        console.wait(timeout=30)
+    assert console.returncode == 0
+    assert "library changed: now 2 conversation(s)" in (tmp_path / "console.err").read_text()
