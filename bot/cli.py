@@ -352,7 +352,8 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
         given = [name for name, value in options.items() if value is not None]
         if given:
             print(
-                f"{PROG} add: error: {', '.join(given)} name one conversation; with "
+                f"{PROG} add: error: {', '.join(given)} "
+                f"{'names' if len(given) == 1 else 'name'} one conversation; with "
                 f"{len(paths)} files, add them one at a time",
                 file=sys.stderr,
             )

@@ -288,7 +288,7 @@ def test_a_season_at_once_names_the_failing_file(tmp_path: Path) -> None:
     # Options that name one conversation are refused with several files.
     refused = run(["add", str(season), "--title", "Season 1"], env)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
-    assert "--title name one conversation" in refused.stderr
+    assert "--title names one conversation" in refused.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
     none = run(["add", str(empty)], env)
