@@ -209,18 +209,26 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         daily.start()
         if settings.library_poll > 0:
             data.library_watch = asyncio.create_task(
-                _library_watch(settings, data.quotebot, daily).run(), name="library-watch"
+                _library_watch(application, settings, data.quotebot, daily).run(),
+                name="library-watch",
             )
 
     return post_init
 
 
-def _library_watch(settings: Settings, bot: QuoteBot, daily: DailyQuotes) -> LibraryWatch:
-    """Conversations added to or removed from the library are served without a restart."""
+def _library_watch(
+    application: Application, settings: Settings, bot: QuoteBot, daily: DailyQuotes
+) -> LibraryWatch:
+    """Conversations added to or removed from the library are served without a restart;
+    the command menus and descriptions follow (/conversation once there are several)."""
+    menus: set[asyncio.Task] = set()
 
     def swap(engine: QuoteEngine) -> None:
         bot.use_engine(engine)
         daily.engine = engine
+        task = asyncio.get_running_loop().create_task(_nice_to_have(application, engine))
+        menus.add(task)  # held until done (the loop keeps only a weak reference)
+        task.add_done_callback(menus.discard)
 
     build = engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir)
     return LibraryWatch(settings.library_dir, build, swap, settings.library_poll)  # type: ignore[arg-type]

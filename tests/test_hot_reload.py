@@ -104,11 +104,19 @@ async def test_library_changes_are_served_while_queries_flow(
         emu.send_text(chat, asker, NEW_PHRASE)
         assert QUOTED not in await ask(NEW_PHRASE)
 
+        menus = len(emu.requests_for("setMyCommands"))
+        assert menus and "conversation" not in str(emu.requests_for("setMyCommands")[0].params)
         added = await cli("add", str(FIXTURES / "overlap.vtt"), "--title", "The bridge", env=env)
         assert added.returncode == 0, added.stderr
         done = time.monotonic()
         answered = await ask_until(NEW_PHRASE, True, "answered from the added conversation")
         print(f"\nadd-to-answer: {answered - done:.2f} s (library polled every 1 s)")
+        # The command menus follow: /conversation now that there are two.
+        await bot.poll_until(
+            lambda: len(emu.requests_for("setMyCommands")) > menus, 30, "new command menus"
+        )
+        latest = emu.requests_for("setMyCommands")[-1].params["commands"]
+        assert "conversation" in str(latest)
 
         # A broken file in the library: logged, and the bot goes on with what it has.
         (library / "broken.txt").write_text("发言人1 00:00:01\nhello\n", encoding="utf-8")
