@@ -141,14 +141,33 @@ def build_parser() -> argparse.ArgumentParser:
             "'发言人N HH:MM:SS', its .toml beside it if there is one). Encoded as UTF-8 (with or "
             "without a BOM) or UTF-16 with a BOM. Consecutive cues of one speaker become one "
             "turn (a new turn at a speaker change or a pause over 3 s), and every cue keeps "
-            "its time. A file that cannot be imported (not subtitles, empty, overlapping or "
-            "backwards times, another encoding) is one line naming the file and the line or "
-            "cue, exit code 2, and nothing is written."
+            "its time. YouTube's rolling automatic captions are stored once, each word at its "
+            "second; overlapping cues are accepted; repeated lines are kept once; a Chinese "
+            "line with an English one in each cue becomes parallel text; speech without "
+            "punctuation is cut at pauses. One line per file says what was done. A file that "
+            "cannot be imported (not subtitles, empty, backwards times, another encoding) is "
+            "one line naming the file and the line or cue, and nothing is written for it; "
+            "the exit code is 2 if any file failed. A URL (http:// or https://) is a video "
+            "page whose subtitles are fetched with yt-dlp."
         ),
         epilog="example: quotebot add my-show.vtt --title 'My Show #12' "
         "--video-url https://www.youtube.com/watch?v=XXXXXXXXXXX --speaker 1=Ann",
     )
-    add.add_argument("file", type=Path, metavar="FILE", help="the .vtt, .srt, .json or .txt file")
+    add.add_argument(
+        "sources",
+        nargs="+",
+        metavar="FILE",
+        help="the .vtt, .srt, .json or .txt file; several files, or a folder (its files of "
+        "those kinds, a season at once); or a video page's URL (its subtitles are fetched "
+        "with yt-dlp)",
+    )
+    add.add_argument(
+        "--lang",
+        metavar="LANGS",
+        help="for a URL: the subtitle languages to prefer, comma-separated, e.g. zh-Hans,en "
+        "(default: --language if given, then zh, then en); uploaded subtitles come first, "
+        "automatic captions are the fallback",
+    )
     add.add_argument("--title", help="the conversation's title (default: the file's name)")
     add.add_argument(
         "--video-url",
@@ -237,13 +256,19 @@ def _print_human(
     for n, r in enumerate(results, 1):
         conv = engine.conversation(r.passage)
         speaker = conv.speakers[r.passage.speaker]
-        out.write(
-            f"{n}. {speaker.name_zh} ({speaker.name}) {format_hms(r.passage.at)} [{r.score:.2f}]\n"
+        who = (
+            f"{speaker.name_zh} ({speaker.name}) "
+            if speaker.name_zh != speaker.name
+            else f"{speaker.name} "
+            if speaker.name
+            else ""  # a transcript without speakers: no made-up label
         )
+        out.write(f"{n}. {who}{format_hms(r.passage.at)} [{r.score:.2f}]\n")
         if r.question is not None and r.question.speaker in conv.speakers:
             host = conv.speakers[r.question.speaker]
-            out.write(f"   {host.name_zh} 问：{question_line(r.question.text)}\n")
-        out.write(f"   {r.passage.text}\n")
+            out.write(f"   {host.name_zh or host.name} 问：{question_line(r.question.text)}\n")
+        text = r.passage.text.replace("\n", "\n   ")
+        out.write(f"   {text}\n")
         if several:  # which conversation, when there is more than one
             out.write(f"   #{conv.id} · {conv.title}\n")
         link = conv.video_link(r.passage.at)
@@ -312,10 +337,13 @@ def _library(args: argparse.Namespace, settings) -> Path:
 
 
 def cmd_add(args: argparse.Namespace, settings) -> int:
+    """Import each source; one summary line per file (or one error line naming it).
+
+    Exit 0 when every file was imported, 2 when any failed (the others are still imported).
+    """
     import time
 
-    from bot.search.importers import ImportRefused, read_transcript
-    from bot.search.importers.catalog import LibraryError, add
+    from bot.search.importers import ImportRefused, transcript_sources
 
     if (
         args.video_url is not None
@@ -324,30 +352,97 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
-    started = time.perf_counter()
+    from bot.search.importers.video import is_url
+
     try:
-        draft = read_transcript(args.file)
+        paths: list[Path | str] = []
+        for source in args.sources:
+            paths += [source] if is_url(source) else transcript_sources([Path(source)])
+    except ImportRefused as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    several = len(paths) > 1
+    if several:
+        options = {"--id": args.conv_id, "--title": args.title, "--video-url": args.video_url}
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            print(
+                f"{PROG} add: error: {', '.join(given)} "
+                f"{'names' if len(given) == 1 else 'name'} one conversation; with "
+                f"{len(paths)} files, add them one at a time",
+                file=sys.stderr,
+            )
+            return 2
+    from bot.search.progress import terminal_progress
+
+    progress = terminal_progress("importing") if several else None
+    failed = 0
+    for done, path in enumerate(paths, 1):
+        started = time.perf_counter()
+        line, ok = _add_one(args, settings, path, started)
+        failed += not ok
+        if progress is not None and sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
+        print(line, file=sys.stdout if ok else sys.stderr, flush=True)
+        if progress is not None:
+            progress(done, len(paths))
+    if several:
+        print(
+            f"{len(paths) - failed} of {len(paths)} imported"
+            + (f", {failed} failed" if failed else "")
+        )
+    return 2 if failed else 0
+
+
+def _langs(args: argparse.Namespace) -> list[str]:
+    from bot.search.importers.video import DEFAULT_LANGS
+
+    if args.lang:
+        return [x.strip() for x in args.lang.split(",") if x.strip()]
+    asked = [args.language, args.language.split("-")[0]] if args.language else []
+    return list(dict.fromkeys([*asked, *DEFAULT_LANGS]))
+
+
+def _add_one(
+    args: argparse.Namespace, settings, source: Path | str, started: float
+) -> tuple[str, bool]:
+    """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
+    import time
+
+    from bot.search.importers import ImportRefused, read_transcript
+    from bot.search.importers.catalog import LibraryError, add, added_line
+
+    conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
+    try:
+        if isinstance(source, str):
+            from bot.search.importers.video import fetch
+
+            fetched = fetch(source, _langs(args), args.language)
+            draft = fetched.draft
+            conv_id = conv_id or fetched.conv_id
+            title = title or fetched.title
+            video_url = fetched.video_url if video_url is None else video_url
+        else:
+            draft = read_transcript(source, language=args.language)
         conv = add(
             draft,
             _library(args, settings),
             settings.data_dir,
-            conv_id=args.conv_id,
-            title=args.title,
-            video_url=args.video_url,
+            conv_id=conv_id,
+            title=title,
+            video_url=video_url,
             language=args.language,
             speakers=args.speaker,
         )
     except (ImportRefused, LibraryError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    elapsed = time.perf_counter() - started
-    speakers = ", ".join(s.name for s in conv.speakers.values())
-    print(
-        f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
-        f"{format_hms(conv.duration)}, speakers: {speakers}) in {elapsed:.2f} s\n"
-        f"  {conv.source}"
+        return f"{PROG}: error: {exc}", False
+    extra = (
+        f"; {'automatic captions' if fetched.automatic else 'subtitles'} "
+        f"({fetched.language}) of {fetched.video_url}"
+        if fetched is not None
+        else ""
     )
-    return 0
+    return added_line(conv, draft, time.perf_counter() - started, extra), True
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:

@@ -57,6 +57,12 @@ class Settings:
     catch_up: bool = True
     # The user library `quotebot add` writes to; loaded beside data_dir.
     library_dir: Path | None = None
+    # Seconds between looks at the library for added or removed conversations
+    # (`run` and `console` reload without a restart); 0: never.
+    library_poll: int = 2
+    # The largest subtitle file an administrator may send the bot (Telegram lets bots
+    # download 20 MB at most).
+    upload_max_mb: int = 5
 
     def require_token(self) -> str:
         if not self.token:
@@ -191,6 +197,8 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         send_rate_per_second=float(send_rate),
         catch_up=_bool(env, "QUOTEBOT_CATCH_UP", True),
         library_dir=default_library_dir(env),
+        library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
+        upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
     )
 
 

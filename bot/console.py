@@ -23,6 +23,8 @@ from bot.config import Settings
 from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
 from bot.search.engine import QuoteEngine
+from bot.search.watch import LibraryWatch, engine_builder
+from bot.search.watch import stop as stop_watch
 from bot.storage import Store, SubscriptionStore
 
 CONSOLE_CHAT_ID = 0
@@ -126,6 +128,7 @@ async def _loop(
 ) -> int:
     store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
     daily: DailyQuotes | None = None
+    watching: asyncio.Task | None = None
     try:
 
         async def print_daily(chat_id: int, reply: Reply) -> Outcome:
@@ -156,6 +159,14 @@ async def _loop(
         )
         console = Console(bot, lang, out, commands=console_commands(bot))
         daily.start()
+        if settings.library_poll > 0:
+            watch = LibraryWatch(
+                settings.library_dir,
+                engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir),
+                lambda engine: (bot.use_engine(engine), setattr(daily, "engine", engine)),
+                settings.library_poll,
+            )
+            watching = asyncio.create_task(watch.run(), name="library-watch")
         console.show(bot.help(console.sender, welcome=True))
         interactive = stdin.isatty()
         while True:
@@ -169,6 +180,7 @@ async def _loop(
                 continue
             console.show(await console.handle(line))
     finally:
+        await stop_watch(watching)
         if daily is not None:
             await daily.stop()
         await store.close()

@@ -44,6 +44,8 @@ from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
 from bot.search.cache import default_cache_dir
 from bot.search.progress import terminal_progress
+from bot.search.watch import LibraryWatch, engine_builder
+from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
 from handlers import buttons, cards, commands, inline, messages, subscriptions
 from handlers.context import CONTEXT_TYPES, BotData, Context
@@ -155,6 +157,9 @@ def add_handlers(application: Application) -> None:
         MessageHandler(PRIVATE_MESSAGES & filters.TEXT & ~filters.COMMAND, messages.text)
     )
     application.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, commands.unknown))
+    application.add_handler(
+        MessageHandler(PRIVATE_MESSAGES & filters.Document.ALL, messages.document)
+    )
     application.add_handler(MessageHandler(PRIVATE_MESSAGES & ~filters.TEXT, messages.not_text))
     # Everything else (channel posts, group chatter, member updates) is seen and let go.
     application.add_handler(TypeHandler(Update, _ignored), group=1)
@@ -192,6 +197,9 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
                 links=links,
                 user_rate_per_minute=settings.user_rate_per_minute,
                 default_zone=settings.timezone,
+                library_dir=settings.library_dir,
+                data_dir=settings.data_dir,
+                upload_max_bytes=settings.upload_max_mb * 1024 * 1024,
             ),
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
@@ -199,8 +207,31 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         )
         await _nice_to_have(application, engine)
         daily.start()
+        if settings.library_poll > 0:
+            data.library_watch = asyncio.create_task(
+                _library_watch(application, settings, data.quotebot, daily).run(),
+                name="library-watch",
+            )
 
     return post_init
+
+
+def _library_watch(
+    application: Application, settings: Settings, bot: QuoteBot, daily: DailyQuotes
+) -> LibraryWatch:
+    """Conversations added to or removed from the library are served without a restart;
+    the command menus and descriptions follow (/conversation once there are several)."""
+    menus: set[asyncio.Task] = set()
+
+    def swap(engine: QuoteEngine) -> None:
+        bot.use_engine(engine)
+        daily.engine = engine
+        task = asyncio.get_running_loop().create_task(_nice_to_have(application, engine))
+        menus.add(task)  # held until done (the loop keeps only a weak reference)
+        task.add_done_callback(menus.discard)
+
+    build = engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir)
+    return LibraryWatch(settings.library_dir, build, swap, settings.library_poll)  # type: ignore[arg-type]
 
 
 async def _nice_to_have(application: Application, engine: QuoteEngine) -> None:
@@ -232,12 +263,14 @@ async def _post_stop(application: Application) -> None:
     HTTP client. The scheduler stops here, while sends in flight can still finish and be
     recorded (after shutdown they would fail and be retried against a closed client)."""
     data: BotData = application.bot_data
+    await stop_watch(data.library_watch)
     if data.daily is not None:
         await data.daily.stop()
 
 
 async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
+    await stop_watch(data.library_watch)
     if data.daily is not None:
         await data.daily.stop()  # already stopped in post_stop unless the start failed midway
     if data.quotebot is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from telegram import Update
@@ -22,6 +23,8 @@ class BotData:
     admins: frozenset[int] = frozenset()
     error_chat_id: int | None = None  # QUOTEBOT_ERROR_CHAT_ID: where unexpected errors go
     secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
+    # Reloads conversations added to or removed from the library (bot.search.watch).
+    library_watch: asyncio.Task | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

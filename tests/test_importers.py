@@ -183,9 +183,10 @@ BAD = {
     "headeronly.vtt": ("WEBVTT\n\n", "no cues", None),
     "latin1.vtt": (LATIN1, "wrong encoding", ":4"),
     "utf16nobom.vtt": (VTT.encode("utf-16-le"), "wrong encoding", None),
-    "overlap.vtt": (
-        "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\na\n\n00:00:04.000 --> 00:00:06.000\nb\n",
-        "overlapping times",
+    "wordtimes.vtt": (  # overlapping cues are allowed; word times going back are not
+        "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\na\n\n00:00:04.000 --> 00:00:06.000\n"
+        "b<00:00:05.500><c> c</c><00:00:04.500><c> d</c>\n",
+        "backwards times: the word timestamp <00:00:04.500> goes back before 00:00:05.500",
         ":6: cue 2",
     ),
     "backwards.srt": (
@@ -239,7 +240,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "name", ["garbage.srt", "empty.vtt", "latin1.vtt", "overlap.vtt", "backwards.srt"]
+    "name", ["garbage.srt", "empty.vtt", "latin1.vtt", "wordtimes.vtt", "backwards.srt"]
 )
 def test_cli_bad_file_exit_2_nothing_written(tmp_path: Path, name: str) -> None:
     content, message, _ = BAD[name]
@@ -308,6 +309,7 @@ def test_add_list_remove_round_trip(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("added ms1: My Show (SRT, 2 turns, 00:00:06")
+    assert ": 4 cues, " in proc.stdout and len(proc.stdout.splitlines()) == 1
     listing = run(["conversations"], env)
     assert listing.returncode == 0, listing.stderr
     rows = [line.split() for line in listing.stdout.splitlines()[1:-1]]

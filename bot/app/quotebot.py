@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.app import buttons
+from bot.app import buttons, uploads
 from bot.app.cards import CardShop
 from bot.app.conversations import (
     Narrowed,
@@ -68,6 +69,8 @@ from bot.search.cache import default_cache_dir
 from bot.search.textnorm import clean_input, has_searchable_text
 from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
 
+log = logging.getLogger(__name__)
+
 RESULTS_PER_QUERY = 5  # "next result" browses this many
 TOPIC_PAGES = 5
 INLINE_RESULTS = 10
@@ -86,6 +89,11 @@ class Options:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], dt.datetime] = utc_now
     cards_dir: Path | None = None  # rendered cards; default: the index cache's cards/
+    # Where an administrator's uploaded subtitles go (None: uploads are not taken),
+    # the bundled data (whose ids an upload may not take) and the largest upload.
+    library_dir: Path | None = None
+    data_dir: Path | None = None
+    upload_max_bytes: int = 5 * 1024 * 1024
 
 
 class QuoteBot:
@@ -116,12 +124,19 @@ class QuoteBot:
             options.clock,
         )
         self.clock = options.clock
+        self.options = options
         self.cards = cards or CardShop(
             engine,
             CardCache(options.cards_dir or default_cache_dir() / "cards"),
             CardFileStore(store.db),
             self.links,
         )
+
+    def use_engine(self, engine: QuoteEngine) -> None:
+        """Serve from `engine` from now on (a reloaded library); answers already under
+        way finish on the engine they started with."""
+        self.engine = engine
+        self.cards.engine = engine
 
     # -- guards ----------------------------------------------------------------
     def admit(self, sender: Sender) -> Reply | None:
@@ -215,13 +230,16 @@ class QuoteBot:
             return self._usage(sender, kind)
         if not has_searchable_text(text):
             return self._not_searchable(sender, kind, text)
-        results = await self._logged_search(sender, kind, text, RESULTS_PER_QUERY, conversation)
+        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
+        results = await self._logged_search(
+            sender, kind, text, RESULTS_PER_QUERY, conversation, engine
+        )
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, text, results, sender.lang)
+            return suggestions_view(engine, text, results, sender.lang)
         key = await self.store.remember_search(saved_query(conversation, text))
-        return result_view(self.engine, results, 0, key, sender.lang, self.links)
+        return result_view(engine, results, 0, key, sender.lang, self.links)
 
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
@@ -235,15 +253,16 @@ class QuoteBot:
         if not has_searchable_text(keyword):
             self._log(sender, "topic", keyword, [], 0.0)
             return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
+        engine = self.engine
         results = await self._logged_search(
-            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation
+            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation, engine
         )
         if not results:
             return self._no_match(sender, keyword, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, keyword, results, sender.lang)
+            return suggestions_view(engine, keyword, results, sender.lang)
         key = await self.store.remember_search(saved_query(conversation, keyword))
-        return topic_page_view(self.engine, keyword, results, page, key, sender.lang, self.links)
+        return topic_page_view(engine, keyword, results, page, key, sender.lang, self.links)
 
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
         """/card <words>: the best match (the same decision as a query) as a quote card."""
@@ -256,12 +275,15 @@ class QuoteBot:
             return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
         if not has_searchable_text(text):
             return self._not_searchable(sender, "card", text)
-        results = await self._logged_search(sender, "card", text, RESULTS_PER_QUERY, conversation)
+        engine = self.engine
+        results = await self._logged_search(
+            sender, "card", text, RESULTS_PER_QUERY, conversation, engine
+        )
         if not results:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
-            return suggestions_view(self.engine, text, results, sender.lang)
-        return card_view(self.engine, results[0].passage, sender.lang, self.links)
+            return suggestions_view(engine, text, results, sender.lang)
+        return card_view(engine, results[0].passage, sender.lang, self.links)
 
     async def random_quote(self, sender: Sender, args: str = "") -> Reply:
         """/random [#id]: a random quote, of the named or the chat's chosen conversation."""
@@ -369,20 +391,26 @@ class QuoteBot:
                 search = self._saved(saved) if saved is not None else None
                 if search is None:
                     return None
-                results = await self._search(search.text, RESULTS_PER_QUERY, search.conversation)
+                engine = self.engine
+                results = await self._search(
+                    search.text, RESULTS_PER_QUERY, search.conversation, engine
+                )
                 if not 0 <= rank < len(results):
                     return None
-                return result_view(self.engine, results, rank, key, lang, self.links)
+                return result_view(engine, results, rank, key, lang, self.links)
             case buttons.TopicPage(key, page):
                 saved = await self.store.find_search(key)
                 search = self._saved(saved) if saved is not None else None
                 if search is None:
                     return None
                 keyword = search.text
-                results = await self._search(keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation)
+                engine = self.engine
+                results = await self._search(
+                    keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation, engine
+                )
                 if not results:
                     return None
-                return topic_page_view(self.engine, keyword, results, page, key, lang, self.links)
+                return topic_page_view(engine, keyword, results, page, key, lang, self.links)
             case buttons.Neighbour(passage_id, step):
                 passage = self.engine.neighbour(passage_id, step)
                 return passage_view(self.engine, passage, lang, self.links) if passage else None
@@ -415,9 +443,10 @@ class QuoteBot:
         if isinstance(found, NoSuchConversation):
             return []
         conversation, text = found.conversation, found.text
+        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
         if text:
             results = await self._logged_search(
-                sender, "inline", text, INLINE_RESULTS, conversation
+                sender, "inline", text, INLINE_RESULTS, conversation, engine
             )
             passages = [r.passage for r in results]
             suggested = {r.passage.id for r in results if not r.confident}
@@ -427,13 +456,13 @@ class QuoteBot:
             passages = list(
                 {
                     p.id: p
-                    for p in (self.engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
+                    for p in (engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
                 }.values()
             )
         items = []
-        named = several(self.engine)
+        named = several(engine)
         for passage in passages:
-            conv = self.engine.conversation(passage)
+            conv = engine.conversation(passage)
             speaker = conv.speakers[passage.speaker].display(sender.lang)
             where = conversation_title(conv, sender.lang)[:60] + "\n" if named else ""
             block = quote_block(passage, conv, sender.lang, self.links, named)
@@ -442,7 +471,8 @@ class QuoteBot:
                     id=passage.id,
                     # "≈": closest in meaning, not a passage that says it.
                     title=("≈ " if passage.id in suggested else "")
-                    + f"{speaker} · {format_hms(passage.at)}",
+                    + (f"{speaker} · " if speaker else "")
+                    + format_hms(passage.at),
                     description=where + passage.text[:120],
                     reply=Reply(fit_lines(block)),
                 )
@@ -465,7 +495,13 @@ class QuoteBot:
         return cards
 
     # -- short answers ---------------------------------------------------------------
-    async def _search(self, text: str, limit: int, conversation: str | None) -> list[Result]:
+    async def _search(
+        self,
+        text: str,
+        limit: int,
+        conversation: str | None,
+        engine: QuoteEngine | None = None,
+    ) -> list[Result]:
         """The engine's search, on a worker thread.
 
         A query that reaches the embedder costs tens of milliseconds (more on a
@@ -473,15 +509,22 @@ class QuoteBot:
         updates meanwhile. The engine only reads its index; the embedder runs
         one query at a time under its own lock.
         """
-        return await asyncio.to_thread(self.engine.search, text, limit, conversation)
+        engine = engine or self.engine
+        return await asyncio.to_thread(engine.search, text, limit, conversation)
 
     async def _logged_search(
-        self, sender: Sender, kind: str, text: str, limit: int, conversation: str | None
+        self,
+        sender: Sender,
+        kind: str,
+        text: str,
+        limit: int,
+        conversation: str | None,
+        engine: QuoteEngine | None = None,
     ) -> list[Result]:
         """A search a user asked for: timed and written to the query log (button
         presses replaying a saved search are not logged again)."""
         started = time.perf_counter()
-        results = await self._search(text, limit, conversation)
+        results = await self._search(text, limit, conversation, engine)
         self._log(sender, kind, text, results, time.perf_counter() - started)
         return results
 
@@ -509,6 +552,46 @@ class QuoteBot:
     def expired_button(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)
         return Reply(esc(_("This button has expired. Please search again.")))
+
+    # -- uploads -----------------------------------------------------------------------
+    def takes_uploads(self, sender: Sender) -> bool:
+        """Whether a file from this sender is imported: an administrator, in a private
+        chat, with a library to write to. Anyone else gets `text_only`."""
+        return (
+            sender.is_admin
+            and sender.chat_type == "private"
+            and self.options.library_dir is not None
+            and self.options.data_dir is not None
+        )
+
+    def upload_refusal(self, sender: Sender, name: str | None, size: int | None) -> Reply | None:
+        """A reply refusing the file before it is downloaded (kind, size), or None."""
+        why = uploads.refusal(name or "", size, self.options.upload_max_bytes)
+        return None if why is None else Reply(esc(why))
+
+    def download_failed(self, sender: Sender, name: str | None, why: str) -> Reply:
+        """The file could not be fetched from Telegram (too big for a bot, gone)."""
+        return Reply(esc(f"{uploads.safe_name(name)}: could not be downloaded ({why[:200]})"))
+
+    async def upload(
+        self, sender: Sender, name: str | None, data: bytes, caption: str | None = None
+    ) -> Reply:
+        """Import an administrator's file (the caption, if any, is its title): the reply is
+        the import's summary line or its one-line error. The library watch serves it."""
+        assert self.options.library_dir is not None and self.options.data_dir is not None
+        ok, line = await asyncio.to_thread(
+            uploads.import_upload,
+            name or "",
+            data,
+            self.options.library_dir,
+            self.options.data_dir,
+            (caption or "").strip()[:200] or None,
+            self.options.upload_max_bytes,
+        )
+        log.info(
+            "upload from admin %s %s: %s", sender.user_id, "imported" if ok else "refused", line
+        )
+        return Reply(esc(line))
 
     def text_only(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)

@@ -54,7 +54,7 @@ def quote_block(
     lines = [f"<i>{esc(question_text(question, conv, lang))}</i>"] if question else []
     lines += [
         f"<blockquote>{esc(passage.text)}</blockquote>",
-        f"— <b>{esc(speaker)}</b> · {stamp}",
+        f"— <b>{esc(speaker)}</b> · {stamp}" if speaker else f"— {stamp}",  # unnamed: no label
     ]
     if named:
         lines.append(f"<i>{esc(conversation_title(conv, lang))}</i>")
@@ -194,7 +194,8 @@ def suggestions_view(engine: QuoteEngine, text: str, results: list[Result], lang
         speaker = conv.speakers[passage.speaker].display(lang)
         preview = passage.text if len(passage.text) <= 90 else passage.text[:89] + "…"
         where = f" · <i>{esc(conversation_title(conv, lang))}</i>" if several(engine) else ""
-        lines.append(f"<b>{n}.</b> {esc(speaker)} · {format_hms(passage.at)}{where}")
+        who = f"{esc(speaker)} · " if speaker else ""
+        lines.append(f"<b>{n}.</b> {who}{format_hms(passage.at)}{where}")
         lines.append(f"<i>{esc(preview)}</i>")
         row.append(Button(str(n), data=buttons.open_passage(passage.id)))
     lines.append("")

@@ -77,7 +77,7 @@ from bot.search.transcript import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "11"
+FORMAT_VERSION = "12"
 _DATA_FILES = ("aliases.toml", "userdict.txt", "stopwords.txt", "asks.toml")
 WORDS = "words.dict"
 INDEX_ARRAYS: dict[str, type] = {

@@ -41,7 +41,7 @@ from bot.search.segment import Segmenter
 from bot.search.textnorm import compact_text, normalize
 from bot.search.transcript import Conversation, Speaker
 
-PART_FORMAT = "4"
+PART_FORMAT = "5"
 # Every passage column, with the dtype it must have (all one-dimensional).
 TABLE_ARRAYS: dict[str, type] = {
     "conversation": np.int32,

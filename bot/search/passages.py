@@ -145,11 +145,19 @@ def cut_passages(conv: Conversation) -> list[Passage]:
         else:
             end = turn.start + round(len(turn.text) / cps)
         offset = 0
-        for n, text in enumerate(group_sentences(split_sentences(turn.text))):
+        cut: list[tuple[str, int]] = []  # (text, where it starts in the turn, or -1)
+        for text in group_sentences(split_sentences(turn.text)):
             found = turn.text.find(text[:8], offset)
+            cut.append((text, found))
+            offset = (found if found >= 0 else offset) + len(text)
+        offset = 0
+        for n, (text, found) in enumerate(cut):
             # With cue times the passage's own first character decides (the space or
             # line break before it may belong to the cue before); without, as always.
             at = _at(turn, found if turn.cues and found >= 0 else offset, end)
+            shown = text
+            if turn.parallel:
+                shown = _with_parallel(text, turn, found, cut[n + 1][1] if n + 1 < len(cut) else -1)
             passages.append(
                 Passage(
                     id=f"{conv.id}-{turn.index}-{n}",
@@ -159,9 +167,20 @@ def cut_passages(conv: Conversation) -> list[Passage]:
                     speaker=turn.speaker,
                     turn_start=turn.start,
                     at=at,
-                    text=text,
+                    text=shown,
                     quality=_quality(text, turn),
                 )
             )
             offset = (found if found >= 0 else offset) + len(text)
     return passages
+
+
+def _with_parallel(text: str, turn: Turn, begin: int, until: int) -> str:
+    """A passage of two-language subtitles: its text, then on a line of its own the
+    other-language lines of the cues it starts (so both are searchable and the
+    transcript's own language is read first)."""
+    if begin < 0:
+        return text
+    stop = until if until > begin else len(turn.text) + 1
+    other = " ".join(line for offset, line in turn.parallel if begin <= offset < stop)
+    return f"{text}\n{other}" if other else text

@@ -56,6 +56,9 @@ class Turn:
     # made the turn, so a passage's time is interpolated between cue times
     # instead of across the whole turn. Empty for hand-written transcripts.
     cues: tuple[tuple[int, int], ...] = ()
+    # Two-language subtitles: (character offset in `text`, the same words in the
+    # other language) of each cue that had a line in both; empty otherwise.
+    parallel: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,16 @@ def load_conversation(txt_path: Path) -> Conversation:
             for r in cue_rows
         ):
             raise ValueError("cues must be a list of [turn, offset, second] whole numbers")
+        parallel_rows = meta.get("parallel", [])
+        if not isinstance(parallel_rows, list) or not all(
+            isinstance(r, list)
+            and len(r) == 3
+            and isinstance(r[0], int)
+            and isinstance(r[1], int)
+            and isinstance(r[2], str)
+            for r in parallel_rows
+        ):
+            raise ValueError("parallel must be a list of [turn, offset, text]")
     except (KeyError, ValueError, TypeError) as exc:
         raise TranscriptError(meta_path, None, f"bad metadata: {exc}") from None
     if not re.fullmatch(r"[A-Za-z0-9]{1,12}", conv_id):
@@ -212,8 +225,8 @@ def load_conversation(txt_path: Path) -> Conversation:
     except UnicodeDecodeError as exc:
         raise TranscriptError(txt_path, None, f"not UTF-8: {exc}") from None
     turns = parse_turns(text, txt_path, speakers)
-    if cue_rows:
-        turns = _attach_cues(turns, cue_rows, meta_path)
+    if cue_rows or parallel_rows:
+        turns = _attach_cues(turns, cue_rows, meta_path, parallel_rows)
     return Conversation(
         id=conv_id,
         title=str(meta.get("title", txt_path.stem)),
@@ -229,21 +242,33 @@ def load_conversation(txt_path: Path) -> Conversation:
     )
 
 
-def _attach_cues(turns: list[Turn], rows: list[list[int]], meta_path: Path) -> list[Turn]:
-    """Give each turn its cue times from the metadata's `cues = [[turn, offset, second], ...]`."""
+def _attach_cues(
+    turns: list[Turn],
+    rows: list[list[int]],
+    meta_path: Path,
+    parallel: list[list] = (),  # type: ignore[assignment]
+) -> list[Turn]:
+    """Give each turn its cue times from the metadata's `cues = [[turn, offset, second], ...]`
+    and its other-language lines from `parallel = [[turn, offset, text], ...]`."""
     by_turn: dict[int, list[tuple[int, int]]] = {}
-    for turn, offset, second in rows:
-        if not 0 <= turn < len(turns) or not 0 <= offset <= len(turns[turn].text):
-            raise TranscriptError(
-                meta_path,
-                None,
-                f"bad metadata: cue [{turn}, {offset}, {second}] is outside the text",
-            )
-        by_turn.setdefault(turn, []).append((offset, second))
+    lines: dict[int, list[tuple[int, str]]] = {}
+    for kind, table, target in (("cue", rows, by_turn), ("parallel line", parallel, lines)):
+        for turn, offset, value in table:
+            if not 0 <= turn < len(turns) or not 0 <= offset <= len(turns[turn].text):
+                shown = value if isinstance(value, int) else "…"
+                raise TranscriptError(
+                    meta_path,
+                    None,
+                    f"bad metadata: {kind} [{turn}, {offset}, {shown}] is outside the text",
+                )
+            target.setdefault(turn, []).append((offset, value))  # type: ignore[attr-defined]
     out = []
     for t in turns:
         cues = tuple(sorted(by_turn.get(t.index, ())))
-        out.append(Turn(t.index, t.speaker, t.start, t.text, t.line, cues) if cues else t)
+        other = tuple(sorted(lines.get(t.index, ())))
+        if cues or other:
+            t = Turn(t.index, t.speaker, t.start, t.text, t.line, cues, other)
+        out.append(t)
     return out
 
 

@@ -94,6 +94,7 @@ class BotApiEmulator:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -152,6 +153,21 @@ class BotApiEmulator:
             return self._reply(exc.status, exc.payload())
         finally:
             self.signal.notify()
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """A file a user sent, as Telegram serves it after getFile (recorded as "download")."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        path = request.match_info["path"]
+        record = RecordedRequest(len(self.requests) + 1, "download", time.monotonic(), None, {})
+        record.params = {"file_path": path}
+        self.requests.append(record)
+        for file_path, data, _size in self.world.user_files.values():
+            if file_path == path:
+                self._finish(record, 200, None, len(data))
+                return web.Response(body=data, content_type="application/octet-stream")
+        self._finish(record, 404, "Not Found")
+        return web.Response(status=404, text="Not Found")
 
     @staticmethod
     def _reply(status: int, payload: dict[str, Any]) -> web.Response:
@@ -368,6 +384,35 @@ class BotApiEmulator:
             extra["caption"] = clean_user_text(caption)
         return self._user_message(chat, user, reply_to, extra=extra)
 
+    def send_document(
+        self,
+        chat: ChatRef,
+        user: User,
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/octet-stream",
+        file_size: int | None = None,
+    ) -> StoredMessage:
+        """A user's file (no text; an optional caption). ``file_size`` overrides the size
+        Telegram reports, to stand for a big file without holding its bytes."""
+        n = next(self._query_ids)
+        file_id = f"BQACAgIAAxkBAAE{n}"
+        size = len(data) if file_size is None else file_size
+        self.world.user_files[file_id] = (f"documents/file_{n}{_suffix(file_name)}", data, size)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{n % 10**8}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": size,
+        }
+        extra: dict[str, Any] = {"document": document}
+        if caption:
+            extra["caption"] = clean_user_text(caption)
+        return self._user_message(chat, user, None, extra=extra)
+
     def edit_text(self, message: StoredMessage, text: str) -> StoredMessage:
         """The author edits a message: ``edited_message`` (or ``edited_channel_post``)."""
         if message.outgoing:
@@ -573,6 +618,11 @@ class BotApiEmulator:
         if command:
             return command.group(1) is None or command.group(1).lower() == username
         return f"@{username}" in text.lower()
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 and re.fullmatch(r"\.[A-Za-z0-9]{1,8}", name[dot:]) else ""
 
 
 def _user_text(text: str) -> dict[str, Any]:

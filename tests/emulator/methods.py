@@ -1,7 +1,7 @@
 """The Bot API methods quotebot calls, validated the way Telegram validates them.
 
 Implemented: getMe, getUpdates, setWebhook, deleteWebhook, sendMessage, sendPhoto,
-editMessageText, answerCallbackQuery, answerInlineQuery, getChatMember, setMyCommands,
+getFile, editMessageText, answerCallbackQuery, answerInlineQuery, getChatMember, setMyCommands,
 setMyDescription.  Any other method is a 400 that names it, so a bot change that needs
 one fails loudly instead of passing against a lenient fake.
 
@@ -80,6 +80,9 @@ async def read_params(request: web.Request) -> dict[str, Any]:
             is_file = isinstance(value, web.FileField)
             params[key] = Upload(value.filename, value.file.read()) if is_file else value
     return params
+
+
+MAX_BOT_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses larger files to bots
 
 
 class Params:
@@ -211,6 +214,7 @@ class BotApi:
             "deleteWebhook": self.delete_webhook,
             "sendMessage": self.send_message,
             "sendPhoto": self.send_photo,
+            "getFile": self.get_file,
             "editMessageText": self.edit_message_text,
             "answerCallbackQuery": self.answer_callback_query,
             "answerInlineQuery": self.answer_inline_query,
@@ -232,6 +236,21 @@ class BotApi:
         return await result if asyncio.iscoroutine(result) else result
 
     # ------------------------------------------------------------------ bot & updates
+
+    def get_file(self, p: Params, now: float) -> dict[str, Any]:
+        """A file a user sent: its path under /file/bot<token>/; bots may fetch up to 20 MB."""
+        file_id = str(p.raw.get("file_id") or "")
+        if file_id not in self.world.user_files:
+            raise bad_request("invalid file_id")
+        path, _data, size = self.world.user_files[file_id]
+        if size > MAX_BOT_DOWNLOAD:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{abs(hash(file_id)) % 10**8}",
+            "file_size": size,
+            "file_path": path,
+        }
 
     def get_me(self, p: Params, now: float) -> dict[str, Any]:
         return {

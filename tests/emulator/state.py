@@ -279,6 +279,8 @@ class World:
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, lang)
         self.descriptions: dict[str, str] = {}  # by language code ("" = default)
         self.files: dict[str, bytes] = {}  # file_id -> uploaded bytes (sendPhoto)
+        # Files users sent (send_document): file_id -> (file_path, bytes, size Telegram reports).
+        self.user_files: dict[str, tuple[str, bytes, int]] = {}
 
     def lookup_chat(self, chat_id: int | str) -> Chat:
         """The chat, or the error Telegram gives for ids the bot cannot know."""

@@ -3,7 +3,9 @@
 `read_transcript(path)` reads WebVTT, SRT, a JSON transcript (`{"segments":
 [{start, end, text, speaker?}]}`, as Whisper-style tools export) or the seed's
 own format into a `Draft`: turns of one speaker each, built from the cues,
-with every cue's time kept. `catalog` writes a Draft into the user library in
+with every cue's time kept: the shapes real files have (rolling automatic
+captions with word timestamps, overlapping cues, repeats, two-language cues,
+speech without punctuation) are recognised by `common.shape_cues`. `catalog` writes a Draft into the user library in
 the seed's own format (.txt + .toml), atomically, and lists and removes what
 is there.
 
@@ -11,15 +13,31 @@ Every refusal is an `ImportRefused` whose message is one line naming the
 file and the line or cue.
 """
 
-from bot.search.importers.common import Cue, Draft, DraftTurn, ImportRefused, merge_cues
-from bot.search.importers.readers import FORMATS, read_transcript
+from bot.search.importers.common import (
+    Cue,
+    Draft,
+    DraftTurn,
+    ImportRefused,
+    ImportStats,
+    RawCue,
+    merge_cues,
+    shape_cues,
+    summary,
+)
+from bot.search.importers.readers import FORMATS, SUFFIXES, read_transcript, transcript_sources
 
 __all__ = [
     "FORMATS",
+    "SUFFIXES",
     "Cue",
     "Draft",
     "DraftTurn",
     "ImportRefused",
+    "ImportStats",
+    "RawCue",
     "merge_cues",
     "read_transcript",
+    "shape_cues",
+    "summary",
+    "transcript_sources",
 ]

@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.importers.common import Draft
+from bot.search.importers.common import Draft, summary
 from bot.search.transcript import (
     Conversation,
     TranscriptError,
@@ -100,13 +100,18 @@ def render(
         numbers = {label: n for n, label in enumerate(draft.speakers, start=1)}
     txt: list[str] = []
     cues: list[str] = []
+    parallel: list[str] = []
     for index, turn in enumerate(draft.turns):
         start = int(turn.start)
         txt.append(f"发言人{numbers[turn.speaker]} {format_hms(start)}\n{turn.text}\n")
+        last = start
         for offset, second in turn.cues:
-            if offset == 0 and int(second) == start:
+            # One cue point a second is enough (word-timed captions have several).
+            if int(second) == last:
                 continue
+            last = int(second)
             cues.append(f"[{index}, {offset}, {int(second)}]")
+        parallel += [f"[{index}, {offset}, {_toml_str(line)}]" for offset, line in turn.parallel]
     seed_meta = draft.meta.get("speakers", {})
     meta = [
         f"# Imported by `quotebot add` from {draft.path.name} ({draft.format}).",
@@ -123,8 +128,12 @@ def render(
         meta.append("# [turn, character offset in the turn, second] of each subtitle cue")
         rows = [", ".join(cues[i : i + 8]) for i in range(0, len(cues), 8)]
         meta.append("cues = [\n  " + ",\n  ".join(rows) + ",\n]")
+    if parallel:
+        meta.append("# [turn, character offset in the turn, the cue's line in the other language]")
+        meta.append("parallel = [\n  " + ",\n  ".join(parallel) + ",\n]")
     for label, n in numbers.items():
-        name = names.get(label) or draft.names.get(label) or label
+        # A file without speakers has one, unnamed unless --speaker names it.
+        name = names.get(label) or draft.names.get(label) or ("" if draft.unnamed else label)
         seed = seed_meta.get(label)
         name_zh = seed.name_zh if seed is not None and label not in names else name
         aliases = list(seed.aliases) if seed is not None and label not in names else _aliases(name)
@@ -247,3 +256,14 @@ def remove(conv_id: str, library_dir: Path, data_dir: Path) -> Path:
     except OSError as exc:
         raise LibraryError(f"cannot remove {meta} ({exc.strerror or exc})") from None
     return meta.with_suffix(".txt")
+
+
+def added_line(conv: Conversation, draft: Draft, seconds: float, extra: str = "") -> str:
+    """The one line said after an import: id, title, format, turns, duration, speakers,
+    then what the import did (`summary`), `extra` and the time it took."""
+    names = [s.name for s in conv.speakers.values() if s.name]
+    speakers = f", speakers: {', '.join(names)}" if names else ", no speaker names"
+    return (
+        f"added {conv.id}: {conv.title} ({draft.format}, {len(conv.turns)} turns, "
+        f"{format_hms(conv.duration)}{speakers}): {summary(draft)}{extra}; in {seconds:.2f} s"
+    )

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 from pathlib import Path
 
 from bot.search.importers.common import (
-    Cue,
     Draft,
     DraftTurn,
     ImportRefused,
-    check_times,
-    clean,
+    RawCue,
     decode,
+    hms,
     merge_cues,
+    shape_cues,
 )
 from bot.search.transcript import Speaker, TranscriptError, load_conversation, parse_turns
 
 FORMATS = "WebVTT (.vtt), SRT (.srt), JSON segments (.json) or the seed format (.txt)"
 _NOT_SUBTITLES = f"not a subtitle file (expected {FORMATS})"
+SUFFIXES = (".vtt", ".srt", ".json", ".txt")
+
+
+def transcript_sources(paths: list[Path]) -> list[Path]:
+    """The files to import: each file as given, and a folder's .vtt/.srt/.json/.txt files
+    (not its subfolders), by name. A folder with none of them is refused."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        if not found:
+            raise ImportRefused(path, f"a folder without subtitle files ({', '.join(SUFFIXES)})")
+        out += found
+    return out
+
 
 _SEED_HEADER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\s+\d{1,2}:\d{2}:\d{2}\s*$")
 _SEED_NUMBER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\b", re.M)
@@ -30,8 +48,14 @@ _TIMING = re.compile(
 )
 
 
-def read_transcript(path: Path, data: bytes | None = None) -> Draft:
-    """Read any accepted format; ImportRefused (one line naming file and line or cue) otherwise."""
+def read_transcript(path: Path, data: bytes | None = None, language: str | None = None) -> Draft:
+    """Read any accepted format; ImportRefused (one line naming file and line or cue) otherwise.
+
+    `language` is the transcript's language as the operator gives it (`--language`):
+    in two-language subtitles its line is the text and the other one is parallel
+    (default: the Chinese line is the text).
+    """
+    latin_first = bool(language) and not language.lower().startswith(("zh", "ja", "ko"))
     if data is None:
         try:
             data = path.read_bytes()
@@ -44,11 +68,11 @@ def read_transcript(path: Path, data: bytes | None = None) -> Draft:
     first = head.split("\n", 1)[0].strip()
     suffix = path.suffix.lower()
     if head.startswith("WEBVTT"):
-        return read_vtt(path, text)
+        return read_vtt(path, text, latin_first)
     if suffix == ".vtt":
         raise ImportRefused(path, "not a WebVTT file: the first line must be WEBVTT", line=1)
     if head.startswith(("{", "[")):
-        return read_json(path, text)
+        return read_json(path, text, latin_first)
     if suffix == ".json":
         raise ImportRefused(path, "not JSON (expected an object with segments)", line=1)
     if _SEED_HEADER.match(first):
@@ -57,7 +81,7 @@ def read_transcript(path: Path, data: bytes | None = None) -> Draft:
     if any(_TIMING.match(line) for line in lines[:3]) or (
         first.isdigit() and len(lines) > 1 and "-->" in lines[1]
     ):
-        return read_srt(path, text)
+        return read_srt(path, text, latin_first)
     raise ImportRefused(path, _NOT_SUBTITLES, line=1)
 
 
@@ -97,18 +121,26 @@ def _unread_cue(path: Path, starts: list[float], timings: list[tuple[int, float,
     raise ImportRefused(path, f"{len(starts)} cues read but {len(timings)} timing lines")
 
 
-def _draft(path: Path, fmt: str, cues: list[Cue], empty: str, unit: str = "cue") -> Draft:
-    check_times(path, cues, unit)
-    speakers, turns = merge_cues(cues)
+def _draft(
+    path: Path,
+    fmt: str,
+    raw: list[RawCue],
+    empty: str,
+    unit: str = "cue",
+    latin_first: bool = False,
+) -> Draft:
+    cues, stats = shape_cues(path, raw, unit, latin_first)
+    speakers, turns = merge_cues(cues, stats=stats)
     if not turns:
         raise ImportRefused(path, empty)
-    return Draft(path, fmt, speakers, turns, max(c.end for c in cues))
+    unnamed = not any(c.speaker for c in cues)
+    return Draft(path, fmt, speakers, turns, max(c.end for c in raw), stats=stats, unnamed=unnamed)
 
 
 # -- WebVTT -----------------------------------------------------------------------------
 
 
-def read_vtt(path: Path, text: str) -> Draft:
+def read_vtt(path: Path, text: str, latin_first: bool = False) -> Draft:
     import webvtt
     from webvtt.errors import MalformedFileError
 
@@ -124,8 +156,11 @@ def read_vtt(path: Path, text: str) -> Draft:
     cues = []
     for n, (caption, (line, start, end)) in enumerate(zip(captions, timings, strict=True), 1):
         voice = caption.voice.strip() if caption.voice else None
-        cues.append(Cue(start, end, clean(caption.raw_text), voice or None, n, line))
-    return _draft(path, "WebVTT", cues, "no cues with text (an empty subtitle file)")
+        lines = tuple(caption.raw_text.split("\n"))
+        cues.append(RawCue(start, end, lines, voice or None, n, line))
+    return _draft(
+        path, "WebVTT", cues, "no cues with text (an empty subtitle file)", "cue", latin_first
+    )
 
 
 # -- SRT --------------------------------------------------------------------------------
@@ -138,7 +173,7 @@ _NAME_PREFIX = re.compile(
 )
 
 
-def read_srt(path: Path, text: str) -> Draft:
+def read_srt(path: Path, text: str, latin_first: bool = False) -> Draft:
     import srt
 
     timings = _timing_lines(path, text)
@@ -161,16 +196,17 @@ def read_srt(path: Path, text: str) -> Draft:
         if m is not None:
             speaker = m.group(1).strip()
             body = body[m.end() :]
-        cues.append(
-            Cue(sub.start.total_seconds(), sub.end.total_seconds(), clean(body), speaker, n, line)
-        )
-    return _draft(path, "SRT", cues, "no cues with text (an empty subtitle file)")
+        start, end = sub.start.total_seconds(), sub.end.total_seconds()
+        cues.append(RawCue(start, end, tuple(body.split("\n")), speaker, n, line))
+    return _draft(
+        path, "SRT", cues, "no cues with text (an empty subtitle file)", "cue", latin_first
+    )
 
 
 # -- JSON segments ----------------------------------------------------------------------
 
 
-def read_json(path: Path, text: str) -> Draft:
+def read_json(path: Path, text: str, latin_first: bool = False) -> Draft:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -196,15 +232,40 @@ def read_json(path: Path, text: str) -> Draft:
         speaker = seg.get("speaker")
         if speaker is not None and not isinstance(speaker, str | int):
             raise bad('"speaker" must be a string or a number')
-        cue = Cue(
+        lines = _stamped_words(seg) or tuple(seg["text"].split("\n"))
+        cue = RawCue(
             float(seg["start"]),
             float(seg["end"]),
-            clean(seg["text"]),
+            lines,
             None if speaker in (None, "") else str(speaker),
             n,
         )
         cues.append(cue)
-    return _draft(path, "JSON", cues, "no segments with text (an empty transcript)", "segment")
+    return _draft(
+        path, "JSON", cues, "no segments with text (an empty transcript)", "segment", latin_first
+    )
+
+
+def _stamped_words(seg: dict) -> tuple[str, ...]:
+    """A segment's `words` ([{"word", "start", "end"}], as faster-whisper and WhisperX
+    write them) as one line with a <hh:mm:ss.mmm> stamp before each timed word, the
+    shape `shape_cues` reads from automatic captions; () when there are none. A word
+    without a time goes with the one before; times are kept within the segment."""
+    words = seg.get("words")
+    if not isinstance(words, list) or not words:
+        return ()
+    start, end = float(seg["start"]), float(seg["end"])
+    parts: list[str] = []
+    at = start
+    for w in words:
+        if not isinstance(w, dict) or not isinstance(w.get("word"), str):
+            return ()
+        t = w.get("start")
+        if isinstance(t, int | float) and not isinstance(t, bool):
+            at = min(max(at, float(t)), max(end, start))
+            parts.append(f"<{hms(at)}>")
+        parts.append(html.escape(w["word"], quote=False))
+    return ("".join(parts),)
 
 
 # -- the seed's own format --------------------------------------------------------------
