@@ -115,6 +115,21 @@ async def test_private_query_gets_quote_with_speaker_time_video_and_share_link(
     assert any("上文" in t or "下文" in t for t in reply.button_texts)
 
 
+async def test_an_answer_comes_with_the_question_it_answers(bot: BotHarness) -> None:
+    """Sam's answer is quoted with Lex's question on the line above it, in italics,
+    before the quote; browsing to it with a button shows the same line."""
+    li = bot.user("Li")
+    chat = bot.dm(li)
+    reply = await bot.ask(chat, li, "如果更多的话，也许会更有趣")
+    assert "也许会更有趣" in reply.entity_texts("blockquote")[0]
+    asked = [t for t in reply.entity_texts("italic") if "问：" in t]
+    assert asked and asked[0].startswith("莱克斯·弗里德曼 问：") and "memes" in asked[0]
+    assert reply.text.index("问：") < reply.text.index("也许会更有趣")
+    en = bot.user("Ann", lang="en")
+    reply = await bot.ask(bot.dm(en), en, "如果更多的话，也许会更有趣")
+    assert any(t.startswith("Lex Fridman asked: ") for t in reply.entity_texts("italic"))
+
+
 async def test_buttons_edit_the_same_message_and_are_answered(bot: BotHarness) -> None:
     li = bot.user("Li")
     chat = bot.dm(li)

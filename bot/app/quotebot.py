@@ -465,7 +465,8 @@ class QuoteBot:
             conv = engine.conversation(passage)
             speaker = conv.speakers[passage.speaker].display(sender.lang)
             where = conversation_title(conv, sender.lang)[:60] + "\n" if named else ""
-            block = quote_block(passage, conv, sender.lang, self.links, named)
+            question = engine.question_for(passage)
+            block = quote_block(passage, conv, sender.lang, self.links, named, question)
             items.append(
                 InlineItem(
                     id=passage.id,
@@ -488,7 +489,14 @@ class QuoteBot:
                 continue
             conv = self.engine.conversation(passage)
             caption = fit_lines(
-                card_caption_lines(passage, conv, sender.lang, self.links, several(self.engine)),
+                card_caption_lines(
+                    passage,
+                    conv,
+                    sender.lang,
+                    self.links,
+                    several(self.engine),
+                    self.engine.question_for(passage),
+                ),
                 MAX_CAPTION,
             )
             cards.append(InlineCard(f"card:{style[0]}:{passage_id}"[:64], file_id, caption))

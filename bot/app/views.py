@@ -213,11 +213,18 @@ def daily_quote_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: L
 
 
 def card_caption_lines(
-    passage: Passage, conv: Conversation, lang: Lang, links: Links, named: bool = False
+    passage: Passage,
+    conv: Conversation,
+    lang: Lang,
+    links: Links,
+    named: bool = False,
+    question: Passage | None = None,
 ) -> list[str]:
-    """A card's caption: who and when (linked to the video at that second), the conversation
-    when there are several, the share link. The words themselves are on the picture."""
-    return quote_block(passage, conv, lang, links, named)[1:]
+    """A card's caption: the question the passage answers (when known), who and when
+    (linked to the video at that second), the conversation when there are several, the
+    share link. The words themselves are on the picture."""
+    asked = [f"<i>{esc(question_text(question, conv, lang))}</i>"] if question else []
+    return asked + quote_block(passage, conv, lang, links, named)[1:]
 
 
 def card_view(
@@ -231,7 +238,12 @@ def card_view(
     return CardReply(
         passage.id,
         style,
-        fit_lines(card_caption_lines(passage, conv, lang, links, several(engine)), MAX_CAPTION),
+        fit_lines(
+            card_caption_lines(
+                passage, conv, lang, links, several(engine), engine.question_for(passage)
+            ),
+            MAX_CAPTION,
+        ),
         ((Button(label, data=buttons.send_card(passage.id, other)),),),
     )
 
@@ -245,6 +257,8 @@ def daily_card_view(
     heading = _("Today's quote")
     lines = [
         f"☀️ <b>{esc(heading)}</b>",
-        *card_caption_lines(passage, conv, lang, links, several(engine)),
+        *card_caption_lines(
+            passage, conv, lang, links, several(engine), engine.question_for(passage)
+        ),
     ]
     return CardReply(passage.id, style, fit_lines(lines, MAX_CAPTION))
