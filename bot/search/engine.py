@@ -558,7 +558,7 @@ class QuoteEngine:
             + W_DENSITY * density
             - W_FRAGMENT * fragment
             - W_INTRO * self.intro[cand]
-            + W_SPEAKER * self._speaker_mask(speakers)[cand]
+            + (W_SPEAKER * self._speaker_mask(speakers)[cand] if speakers else 0.0)
         )
         rows = cand.tolist()
         order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
