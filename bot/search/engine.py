@@ -283,9 +283,24 @@ class QuoteEngine:
                 for row, score in confident[:limit]
             ], None
 
-        if question is None or not self.options.meaning:
+        if question is None:
             return answers()
         in_own_words = question.framed or is_english(query)
+
+        def words_only() -> tuple[list[Result], None]:
+            # No model to weigh with (off, not ready yet, failing): a question in one's
+            # own words is answered by its words only when they are sure; weaker
+            # matches are offered as choices, not asserted (confident word matches to
+            # such questions were right 0.62 of the time on the tuning sets).
+            if not in_own_words or (confident and confident[0][1] >= SURE_SCORE):
+                return answers()
+            return [
+                Result(self.table[row], score, confident=False, question=self._asked(row))
+                for row, score in confident[: min(limit, SUGGESTIONS)]
+            ], None
+
+        if not self.options.meaning:
+            return words_only()
         if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
             return answers()  # the words are evidence enough: the model is not even loaded
         if confident and as_typed >= QUOTED_SCORE:
@@ -295,12 +310,12 @@ class QuoteEngine:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
         meaning = self.meaning()
         if meaning is None:
-            return answers()
+            return words_only()
         assessed = self.weigher.assess(
             cleaned, scored, question, allowed, answerable, meaning, self.options
         )
         if assessed is None:
-            return answers()
+            return words_only()
         if self.options.calibrated:
             sure = self.calibration.confident(assessed.evidence)
         else:  # the hand-set rule this replaced, kept to measure what calibration brings
