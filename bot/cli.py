@@ -552,9 +552,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_card(args, engine)
     if args.command == "index":
         meaning = engine.meaning()
+        models = (
+            f"ready ({', '.join(meaning.model_ids)})" if meaning else "off (lexical search only)"
+        )
         print(
             f"index ready: {len(engine.table)} passages in {len(engine.conversations)} "
-            f"conversation(s); meaning layer {'ready' if meaning else 'off (lexical search only)'}; "
+            f"conversation(s); meaning layer {models}; "
             f"{time.perf_counter() - started:.1f} s"
         )
         return 0
