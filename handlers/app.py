@@ -67,6 +67,8 @@ COMMANDS = [
     ("card", "A quote as a picture", "把原话做成图片卡片"),
     ("subscribe", "A quote every day at your time", "每天定时收到一段原话"),
     ("unsubscribe", "Stop the daily quote", "取消每日原话"),
+    ("privacy", "What the bot keeps about you", "机器人保存了你的哪些信息"),
+    ("forget", "Delete what the bot keeps about you", "删除机器人保存的你的信息"),
     ("help", "What this bot can do", "这个机器人能做什么"),
 ]
 # Only a bot with several conversations has something to choose.
@@ -151,6 +153,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CommandHandler("conversation", subscriptions.conversation))
+    application.add_handler(CommandHandler("forget", commands.forget))
+    application.add_handler(CommandHandler("privacy", commands.privacy))
     application.add_handler(CallbackQueryHandler(buttons.press))
     application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
@@ -200,12 +204,14 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
                 library_dir=settings.library_dir,
                 data_dir=settings.data_dir,
                 upload_max_bytes=settings.upload_max_mb * 1024 * 1024,
+                log_days=settings.log_days,
             ),
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
             cards=card_shop,
         )
         await _nice_to_have(application, engine)
+        store.start_retention(settings.log_days)  # now, then daily: QUOTEBOT_LOG_DAYS
         daily.start()
         if settings.library_poll > 0:
             data.library_watch = asyncio.create_task(
