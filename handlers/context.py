@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -25,6 +26,8 @@ class BotData:
     secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
     # Reloads conversations added to or removed from the library (bot.search.watch).
     library_watch: asyncio.Task | None = None
+    health: Any = None  # handlers.health.Health: what /healthz checks
+    metrics_server: Any = None  # the polling mode's /healthz and /metrics listener, if any
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import metrics
 from bot.app import buttons, uploads
 from bot.app.cards import CardShop
 from bot.app.conversations import (
@@ -631,6 +632,7 @@ class QuoteBot:
         self, sender: Sender, kind: str, text: str, results: list[Result], seconds: float
     ) -> None:
         top = results[0] if results else None
+        metrics.query(kind, len(results), top is not None and top.confident)
         self.store.log_query(
             QueryRecord(
                 chat_id=sender.chat_id,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from bot import metrics
 from bot.app.replies import CardReply, Links, Reply
 from bot.app.views import daily_card_view, daily_quote_view
 from bot.daily.pacing import Pacer
@@ -78,6 +79,7 @@ class DailyQuotes:
         self.subscriptions = subscriptions
         self.engine = engine
         self.send = send
+        self._left = 0  # daily quotes of the current round not yet handled (metrics)
         # None when `send` paces itself (the Telegram bot's rate limiter shares one Pacer).
         self.pacer = pacer
         self.links = links or Links()
@@ -159,6 +161,10 @@ class DailyQuotes:
     async def run_due(self) -> int:
         """Send everything due now; returns how many quotes went out."""
         sent = 0
+        due = await self.subscriptions.count_due(self.clock())
+        self._left = due  # rows that fall due during the round are handled too: never below 0
+        metrics.DAILY_DUE.set(due)
+        metrics.DAILY_LEFT.set(due)
         while not self._stopping:
             batch = await self.subscriptions.due(self.clock(), BATCH)
             if not batch:
@@ -177,10 +183,15 @@ class DailyQuotes:
         while not queue.empty() and not self._stopping:
             sub = queue.get_nowait()
             try:
-                sent += await self.deliver(sub)
+                went = await self.deliver(sub)
+                sent += went
+                metrics.DAILY_SENT.inc(went)
             except Exception:
                 log.exception("daily quote for chat %s failed", sub.chat_id)
                 await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
+            finally:
+                self._left = max(self._left - 1, 0)
+                metrics.DAILY_LEFT.set(self._left)
         return sent
 
     def _next(self, sub: Subscription) -> dt.datetime:
