@@ -1,5 +1,5 @@
 """The `quotebot` command line: search, card, console, index, run; add, conversations, remove;
-backup, restore.
+backup, restore, doctor.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -224,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
         "The current database is kept as QUOTEBOT_DB.before-restore; the swap is one rename.",
     )
     restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
+    sub.add_parser(
+        "doctor",
+        help="check the set-up: configuration, token, webhook, database, disk, index, fonts, clock",
+        description="Check everything `quotebot run` needs, one line each (✔ or ✘, and what "
+        "to do): the configuration; the token (getMe); the webhook Telegram has against "
+        "QUOTEBOT_WEBHOOK_URL; updates waiting; the database (integrity, schema, size); free "
+        "disk; the index cache against the library; the meaning model; the card fonts; the "
+        "clock against Telegram's Date header. Exit code 0 when all pass, 1 otherwise.",
+    )
     sub.add_parser(
         "run",
         help="run the Telegram bot (long polling, or a webhook if QUOTEBOT_WEBHOOK_URL is set)",
@@ -540,6 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(data_dir=args.data_dir)
     except ConfigError as exc:
+        if args.command == "doctor":  # the first check, failed: the others need settings
+            print(f"✘ configuration: {exc} → fix it in .env (see .env.example)")
+            return 1
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     from bot.logs import setup_logging
@@ -555,6 +567,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_conversations(args, settings)
     if args.command == "remove":
         return cmd_remove(args, settings)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(settings)
     if args.command == "backup":
         return cmd_backup(args, settings)
     if args.command == "restore":
