@@ -32,9 +32,11 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
+disable_created_metrics()  # no *_created series: creation times are noise for a scrape
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 
