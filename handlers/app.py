@@ -247,6 +247,7 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         )
         await _nice_to_have(application, engine)
         if settings.metrics_listen is not None and not settings.webhook_url:
+            assert data.health is not None  # set by build_application
             host, port = settings.metrics_listen
             data.metrics_server = serve_metrics(data.health, host, port)
         store.start_retention(settings.log_days)  # now, then daily: QUOTEBOT_LOG_DAYS
@@ -420,6 +421,8 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     # read), not by PTB's Updater, which reads whole bodies first.
     builder = ApplicationBuilder().updater(None) if settings.webhook_url else None
     application = build_application(settings, engine, extensions=extensions, builder=builder)
+    health = application.bot_data.health
+    assert health is not None  # build_application sets it
     allowed = Update.ALL_TYPES
     secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
     try:
@@ -437,7 +440,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
                     path=_webhook_path(settings.webhook_url),
                     secret=settings.webhook_secret,
                     allowed_updates=allowed,
-                    extra_routes=routes(application.bot_data.health),
+                    extra_routes=routes(health),
                 )
             )
         else:
