@@ -12,8 +12,8 @@ API method name): never a user's words, a chat or user id, or the token.
   having answered it (replies sent), as a histogram.
 - `quotebot_sends_total{method, outcome}`: Bot API sends and edits by outcome.
 - `quotebot_flood_waits_total`, `quotebot_flood_wait_seconds_total`: Telegram's 429s.
-- `quotebot_daily_due`, `quotebot_daily_left` (the current daily round),
-  `quotebot_daily_sent_total`.
+- `quotebot_daily_due`, `quotebot_daily_left` (the current daily round, or the last one
+  that had quotes due), `quotebot_daily_sent_total`.
 - `quotebot_index_passages`, `quotebot_index_load_seconds`: the search index at start
   (loaded from the cache, or built when the library changed).
 - `quotebot_embedder_state{quotebot_embedder_state=loading|ready|off}`.
@@ -66,10 +66,14 @@ FLOOD_WAIT_SECONDS = Counter(
     "quotebot_flood_wait_seconds", "Seconds Telegram asked the bot to wait", registry=REGISTRY
 )
 DAILY_DUE = Gauge(
-    "quotebot_daily_due", "Daily quotes due when the current round began", registry=REGISTRY
+    "quotebot_daily_due",
+    "Daily quotes due when the current (or last) round began",
+    registry=REGISTRY,
 )
 DAILY_LEFT = Gauge(
-    "quotebot_daily_left", "Daily quotes of the current round not yet handled", registry=REGISTRY
+    "quotebot_daily_left",
+    "Daily quotes of the current (or last) round not yet handled",
+    registry=REGISTRY,
 )
 DAILY_SENT = Counter("quotebot_daily_sent", "Daily quotes sent", registry=REGISTRY)
 INDEX_PASSAGES = Gauge("quotebot_index_passages", "Passages in the search index", registry=REGISTRY)

@@ -79,7 +79,7 @@ class DailyQuotes:
         self.subscriptions = subscriptions
         self.engine = engine
         self.send = send
-        self._left = 0  # daily quotes of the current round not yet handled (metrics)
+        self._due = self._handled = 0  # the current round's figures (metrics)
         # None when `send` paces itself (the Telegram bot's rate limiter shares one Pacer).
         self.pacer = pacer
         self.links = links or Links()
@@ -161,14 +161,19 @@ class DailyQuotes:
     async def run_due(self) -> int:
         """Send everything due now; returns how many quotes went out."""
         sent = 0
-        due = await self.subscriptions.count_due(self.clock())
-        self._left = due  # rows that fall due during the round are handled too: never below 0
-        metrics.DAILY_DUE.set(due)
-        metrics.DAILY_LEFT.set(due)
+        # The round's figures for /metrics: due when it began (or fetched, if more fell
+        # due meanwhile) and not yet handled. An empty round leaves the last ones shown.
+        self._due = await self.subscriptions.count_due(self.clock())
+        self._handled = 0
+        fetched = 0
         while not self._stopping:
             batch = await self.subscriptions.due(self.clock(), BATCH)
             if not batch:
                 break
+            fetched += len(batch)
+            self._due = max(self._due, fetched)
+            metrics.DAILY_DUE.set(self._due)
+            metrics.DAILY_LEFT.set(self._due - self._handled)
             queue: asyncio.Queue[Subscription] = asyncio.Queue()
             for sub in batch:
                 queue.put_nowait(sub)
@@ -190,8 +195,8 @@ class DailyQuotes:
                 log.exception("daily quote for chat %s failed", sub.chat_id)
                 await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
             finally:
-                self._left = max(self._left - 1, 0)
-                metrics.DAILY_LEFT.set(self._left)
+                self._handled += 1
+                metrics.DAILY_LEFT.set(max(self._due - self._handled, 0))
         return sent
 
     def _next(self, sub: Subscription) -> dt.datetime:
