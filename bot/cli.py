@@ -1,4 +1,5 @@
-"""The `quotebot` command line: search, card, console, index, run; add, conversations, remove.
+"""The `quotebot` command line: search, card, console, index, run; add, conversations, remove;
+backup, restore, doctor.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -206,6 +207,32 @@ def build_parser() -> argparse.ArgumentParser:
         "Bundled conversations cannot be removed.",
     )
     remove.add_argument("conv_id", metavar="ID", help="the conversation's id (see `conversations`)")
+    backup = sub.add_parser(
+        "backup",
+        help="copy the database consistently, even while the bot runs",
+        description="Copy QUOTEBOT_DB to FILE with SQLite's online backup API: one "
+        "consistent snapshot (everything committed before it started), taken while the bot "
+        "keeps running, checked with integrity_check and renamed into place. FILE is "
+        "replaced if it exists.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in place of the database (the bot must be stopped)",
+        description="Replace QUOTEBOT_DB with FILE, a backup: refused while a quotebot holds "
+        "the database; FILE must pass integrity_check and have a schema this quotebot knows. "
+        "The current database is kept as QUOTEBOT_DB.before-restore; the swap is one rename.",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
+    sub.add_parser(
+        "doctor",
+        help="check the set-up: configuration, token, webhook, database, disk, index, fonts, clock",
+        description="Check everything `quotebot run` needs, one line each (✔ or ✘, and what "
+        "to do): the configuration; the token (getMe); the webhook Telegram has against "
+        "QUOTEBOT_WEBHOOK_URL; updates waiting; the database (integrity, schema, size); free "
+        "disk; the index cache against the library; the meaning model; the card fonts; the "
+        "clock against Telegram's Date header. Exit code 0 when all pass, 1 otherwise.",
+    )
     sub.add_parser(
         "run",
         help="run the Telegram bot (long polling, or a webhook if QUOTEBOT_WEBHOOK_URL is set)",
@@ -477,6 +504,38 @@ def cmd_remove(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings) -> int:
+    import time
+
+    from bot.storage import StorageError
+    from bot.storage.backup import backup
+
+    started = time.perf_counter()
+    try:
+        summary = backup(settings.db_path, args.file)
+    except StorageError as exc:
+        print(f"{PROG} backup: error: {exc}", file=sys.stderr)
+        return 2
+    took = time.perf_counter() - started
+    print(f"backed up {settings.db_path} to {args.file} in {took:.2f} s: {summary.line()}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings) -> int:
+    from bot.storage import StorageError
+    from bot.storage.backup import restore
+
+    try:
+        summary, kept = restore(args.file, settings.db_path)
+    except StorageError as exc:
+        print(f"{PROG} restore: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {args.file} to {settings.db_path}: {summary.line()}")
+    if kept is not None:
+        print(f"the previous database is kept as {kept}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -490,6 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(data_dir=args.data_dir)
     except ConfigError as exc:
+        if args.command == "doctor":  # the first check, failed: the others need settings
+            print(f"✘ configuration: {exc} → fix it in .env (see .env.example)")
+            return 1
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     from bot.logs import setup_logging
@@ -505,6 +567,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_conversations(args, settings)
     if args.command == "remove":
         return cmd_remove(args, settings)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(settings)
+    if args.command == "backup":
+        return cmd_backup(args, settings)
+    if args.command == "restore":
+        return cmd_restore(args, settings)
     held = None
     if args.command in ("run", "console"):
         # Before anything slow: one bot per database, and a database it can use.

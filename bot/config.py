@@ -63,6 +63,10 @@ class Settings:
     # The largest subtitle file an administrator may send the bot (Telegram lets bots
     # download 20 MB at most).
     upload_max_mb: int = 5
+    log_format: str = "text"  # or "json": one object per line
+    log_days: int = 365  # query-log retention
+    # (host, port) of the /healthz and /metrics listener in polling mode; None: off.
+    metrics_listen: tuple[str, int] | None = None
 
     def require_token(self) -> str:
         if not self.token:
@@ -144,6 +148,26 @@ def _ip_address(env: dict[str, str], name: str, default: str) -> str:
         ) from None
 
 
+def _listen(env: dict[str, str], name: str) -> tuple[str, int] | None:
+    """host:port, [v6]:port or a port alone (127.0.0.1); empty: None."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    problem = (
+        f"{name} must be a port or host:port (like 9090, 127.0.0.1:9090 or [::1]:9090), got {raw!r}"
+    )
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(problem)
+    try:
+        host = str(ipaddress.ip_address(host))
+    except ValueError:
+        if host != "localhost":
+            raise ConfigError(problem) from None
+    return host, int(port)
+
+
 def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
     """Parse settings from a mapping (os.environ in production, a dict in tests)."""
     from bot.daily.times import ScheduleError, parse_zone
@@ -177,6 +201,9 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
     if not data.is_dir():
         raise ConfigError(f"QUOTEBOT_DATA_DIR is not a folder: {str(data)!r}")
     send_rate = _int(env, "QUOTEBOT_SEND_RATE", 30, 1, 1000)
+    log_format = env.get("QUOTEBOT_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise ConfigError(f"QUOTEBOT_LOG_FORMAT must be text or json, got {log_format!r}")
     cache = env.get("QUOTEBOT_CACHE_DIR", "").strip()
     return Settings(
         data_dir=data,
@@ -199,6 +226,9 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         library_dir=default_library_dir(env),
         library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
         upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
+        log_format=log_format,
+        log_days=_int(env, "QUOTEBOT_LOG_DAYS", 365, 1, 36500),
+        metrics_listen=_listen(env, "QUOTEBOT_METRICS_LISTEN"),
     )
 
 

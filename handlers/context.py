@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from tornado.httpserver import HTTPServer
 
 from bot.app.i18n import lang_for
 from bot.app.quotebot import QuoteBot
 from bot.app.sender import Sender
 from bot.daily.scheduler import DailyQuotes
+from handlers.health import Health
 
 
 @dataclass
@@ -25,6 +27,8 @@ class BotData:
     secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
     # Reloads conversations added to or removed from the library (bot.search.watch).
     library_watch: asyncio.Task | None = None
+    health: Health | None = None  # what /healthz checks
+    metrics_server: HTTPServer | None = None  # polling mode's /healthz and /metrics listener
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

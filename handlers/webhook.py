@@ -127,13 +127,18 @@ class NotFound(tornado.web.RequestHandler):
 
 
 def webhook_app(
-    application: Application, path: str, secret: str, max_body: int = MAX_BODY
+    application: Application,
+    path: str,
+    secret: str,
+    max_body: int = MAX_BODY,
+    extra_routes: Sequence[tuple[str, Any, dict[str, Any]]] = (),
 ) -> tornado.web.Application:
-    """The tornado application: `path` (with or without a trailing slash) and nothing else."""
+    """The tornado application: `path` (with or without a trailing slash), the extra routes
+    (/healthz and /metrics in `quotebot run`), and nothing else."""
     path = "/" + path.strip("/")
     kwargs: dict[str, Any] = {"ptb": application, "secret": secret, "max_body": max_body}
     return tornado.web.Application(
-        [(rf"{path}/?", WebhookHandler, kwargs)],
+        [*extra_routes, (rf"{path}/?", WebhookHandler, kwargs)],
         default_handler_class=NotFound,
         log_function=lambda handler: None,  # our own log lines; no access log
     )
@@ -158,6 +163,7 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     max_body: int = MAX_BODY,
+    extra_routes: Sequence[tuple[str, Any, dict[str, Any]]] = (),
 ) -> None:
     """Run `application` (built with `.updater(None)`) behind our webhook server until a
     stop signal, in the order of `Application.run_webhook`."""
@@ -170,7 +176,8 @@ async def serve_webhook(
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
-        server = webhook_server(webhook_app(application, path, secret, max_body), max_body)
+        app = webhook_app(application, path, secret, max_body, extra_routes)
+        server = webhook_server(app, max_body)
         server.listen(port, address=listen)  # before setWebhook: a taken port fails first
         await application.bot.set_webhook(
             url=url, secret_token=secret, allowed_updates=list(allowed_updates)

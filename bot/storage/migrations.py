@@ -87,6 +87,16 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # v5: retention and /forget. Query-log rows older than QUOTEBOT_LOG_DAYS (or forgotten)
+    # are deleted; their counts are added here first, per UTC day, so /stats stays correct.
+    # No text, chat or user: a day, how many queries, how many found nothing.
+    """
+    CREATE TABLE query_days (
+        day INTEGER PRIMARY KEY,
+        queries INTEGER NOT NULL,
+        misses INTEGER NOT NULL
+    );
+    """,
 ]
 
 
