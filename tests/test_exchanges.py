@@ -107,3 +107,16 @@ def test_the_seed_host_is_lex_and_a_guest_answer_carries_his_question(
     assert engine.exchanges.asked_by[agi] == agi - 1 and engine.question_for(table[agi]) is None
     share = float(np.mean(engine.exchanges.asked_by >= 0))
     assert 0.3 < share < 0.8  # most of Sam's passages follow a turn of Lex's
+
+
+def test_a_question_naming_the_guest_quotes_his_answer_not_the_hosts_question(
+    engine: QuoteEngine,
+) -> None:
+    """Lex asks about Elon Musk with the very words of the query; Sam's answer follows."""
+    if engine.meaning() is None:
+        pytest.skip("the meaning layer is unavailable here")
+    first = engine.search("what does Sam think of Elon Musk", 3)[0]
+    assert first.passage.speaker == 1
+    # A lookup of Lex's own words still finds Lex.
+    quote = engine.search("你们在OpenAI的Elon Musk背后的一些想法上密切合作过", 1)[0]
+    assert quote.passage.speaker == 2 and quote.confident

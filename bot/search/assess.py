@@ -66,10 +66,13 @@ class Assessment:
 class Weigher:
     """Weighs passages by words and meaning together (see the module)."""
 
-    def __init__(self, table: PassageTable, words: WordScorer, guest: np.ndarray) -> None:
+    def __init__(
+        self, table: PassageTable, words: WordScorer, guest: np.ndarray, asked_by: np.ndarray
+    ) -> None:
         self.table = table
         self.words = words
         self.guest = guest  # per row: a guest's passage (not the host's)
+        self.asked_by = asked_by  # per row: the host's passage it answers, or -1
         self.intro = words.intro
 
     def assess(
@@ -116,6 +119,8 @@ class Weigher:
         picks = self._distinct_turns(key, PICKS)
         if not picks:
             return None
+        if own_words and options.exchanges and question.speakers and not self._names_host(question):
+            picks = self._answers_for_questions(picks, key)
         top = picks[0]
         second = picks[1] if len(picks) > 1 else None
         lexical_top = scored[0][0] if scored else None
@@ -139,6 +144,31 @@ class Weigher:
             margin,
             evidence,
         )
+
+    def _names_host(self, question: Question) -> bool:
+        """The question names a host (asks what the host said): their turns stay."""
+        return any(not self.guest[self.words.speaker_mask({s})].any() for s in question.speakers)
+
+    def _answers_for_questions(self, picks: list[int], key: np.ndarray) -> list[int]:
+        """A host's passage picked for a question in one's own words gives way to the
+        guest's answer that follows it (its best passage by `key`): asked what
+        someone thinks, people want the answer, not the question that shares its words."""
+        out: list[int] = []
+        for row in picks:
+            if not self.guest[row]:
+                turn_end = row
+                while (
+                    self.table.same_turn(turn_end, turn_end + 1)
+                    if turn_end + 1 < len(self.table)
+                    else False
+                ):
+                    turn_end += 1
+                answer = np.flatnonzero(self.asked_by == turn_end)
+                if answer.size and np.isfinite(key[answer]).any():
+                    row = int(answer[np.argmax(key[answer])])
+            if all(not self.table.same_turn(row, other) for other in out):
+                out.append(row)
+        return out
 
     def _distinct_turns(self, key: np.ndarray, limit: int) -> list[int]:
         """The best rows by `key`, at most one per turn."""

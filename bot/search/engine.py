@@ -147,7 +147,7 @@ class QuoteEngine:
         )
         self.calibration = load_calibration()
         self.words = WordScorer(table, index, segmenter, aliases, self.intro)
-        self.weigher = Weigher(table, self.words, self.guest)
+        self.weigher = Weigher(table, self.words, self.guest, self.exchanges.asked_by)
 
     @classmethod
     def load(
