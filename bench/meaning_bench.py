@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import QUERY_SETS, ROOT, percentile  # noqa: E402
-from bot.search.engine import QuoteEngine  # noqa: E402
-from bot.search.exchanges import exchange_texts  # noqa: E402
-from bot.search.meaning import load_or_build_meaning, window_texts  # noqa: E402
-from bot.search.semantic import load_embedder, load_second_embedder  # noqa: E402
+from bench.figures import QUERY_SETS, ROOT, percentile
+from bot.search.engine import QuoteEngine
+from bot.search.exchanges import exchange_texts
+from bot.search.meaning import load_or_build_meaning
+from bot.search.semantic import load_embedder, load_second_embedder
 
 
 def queries() -> list[str]:
@@ -50,7 +50,9 @@ def timed(fn, *args) -> float:
 
 
 def row(label: str, times: list[float]) -> str:
-    return f"| {label} | {len(times)} | {percentile(times, 0.5):.1f} | {percentile(times, 0.99):.1f} |"
+    return (
+        f"| {label} | {len(times)} | {percentile(times, 0.5):.1f} | {percentile(times, 0.99):.1f} |"
+    )
 
 
 def main() -> int:

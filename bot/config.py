@@ -63,6 +63,10 @@ class Settings:
     # The largest subtitle file an administrator may send the bot (Telegram lets bots
     # download 20 MB at most).
     upload_max_mb: int = 5
+    # The web front (bot.web): its public base URL, for share links and the Mini App
+    # button; and where polling mode serves it (host, port), None: not served.
+    web_url: str | None = None
+    web_listen: tuple[str, int] | None = None
 
     def require_token(self) -> str:
         if not self.token:
@@ -199,7 +203,41 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         library_dir=default_library_dir(env),
         library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
         upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
+        web_url=_web_url(env),
+        web_listen=_web_listen(env),
     )
+
+
+def _web_url(env: dict[str, str]) -> str | None:
+    raw = env.get("QUOTEBOT_WEB_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    local = parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost")
+    if (parts.scheme != "https" and not local) or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "QUOTEBOT_WEB_URL must be the web pages' public https:// URL "
+            f"(no query or fragment), got {raw[:80]!r}"
+        )
+    return raw
+
+
+def _web_listen(env: dict[str, str]) -> tuple[str, int] | None:
+    raw = env.get("QUOTEBOT_WEB_LISTEN", "").strip()
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+        if not sep or not 1 <= number <= 65535:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"QUOTEBOT_WEB_LISTEN must be ADDRESS:PORT (like 127.0.0.1:8080), got {raw[:80]!r}"
+        ) from None
+    return host, number
 
 
 def load_settings(data_dir: Path | None = None, env_file: Path | None = Path(".env")) -> Settings:

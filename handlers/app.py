@@ -47,7 +47,8 @@ from bot.search.progress import terminal_progress
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
-from handlers import buttons, cards, commands, inline, messages, subscriptions
+from bot.web import web_routes
+from handlers import buttons, cards, commands, inline, messages, subscriptions, web
 from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.ratelimit import PacedRateLimiter
@@ -172,7 +173,7 @@ async def _ignored(update: Update, context: Context) -> None:
 def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
     async def post_init(application: Application) -> None:
         store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
-        links = Links(application.bot.username)
+        links = Links(application.bot.username, settings.web_url)
         card_shop = CardShop(
             engine,
             CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
@@ -205,6 +206,10 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             on_subscription_change=daily.wake,
             cards=card_shop,
         )
+        if web.wanted(settings):
+            data.web = web.web_front(application, settings)
+            if settings.web_listen and not settings.webhook_url:
+                data.web_server = web.start_own_server(data.web, *settings.web_listen)
         await _nice_to_have(application, engine)
         daily.start()
         if settings.library_poll > 0:
@@ -264,6 +269,7 @@ async def _post_stop(application: Application) -> None:
     recorded (after shutdown they would fail and be retried against a closed client)."""
     data: BotData = application.bot_data
     await stop_watch(data.library_watch)
+    await web.stop_own_server(data)
     if data.daily is not None:
         await data.daily.stop()
 
@@ -271,6 +277,7 @@ async def _post_stop(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
     await stop_watch(data.library_watch)
+    await web.stop_own_server(data)
     if data.daily is not None:
         await data.daily.stop()  # already stopped in post_stop unless the start failed midway
     if data.quotebot is not None:
@@ -372,6 +379,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     builder = ApplicationBuilder().updater(None) if settings.webhook_url else None
     application = build_application(settings, engine, extensions=extensions, builder=builder)
     allowed = Update.ALL_TYPES
+    data: BotData = application.bot_data
     secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
     try:
         token = settings.require_token()
@@ -388,6 +396,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
                     path=_webhook_path(settings.webhook_url),
                     secret=settings.webhook_secret,
                     allowed_updates=allowed,
+                    routes=lambda: web_routes(data.web) if data.web is not None else [],
                 )
             )
         else:

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from tornado.httpserver import HTTPServer
 
 from bot.app.i18n import lang_for
 from bot.app.quotebot import QuoteBot
 from bot.app.sender import Sender
 from bot.daily.scheduler import DailyQuotes
+from bot.web import WebFront
 
 
 @dataclass
@@ -25,6 +27,10 @@ class BotData:
     secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
     # Reloads conversations added to or removed from the library (bot.search.watch).
     library_watch: asyncio.Task | None = None
+    # The web pages (bot.web), when QUOTEBOT_WEB_URL or QUOTEBOT_WEB_LISTEN asks for them;
+    # `web_server`: their own server in polling mode (with a webhook they share its server).
+    web: WebFront | None = None
+    web_server: HTTPServer | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -127,13 +127,18 @@ class NotFound(tornado.web.RequestHandler):
 
 
 def webhook_app(
-    application: Application, path: str, secret: str, max_body: int = MAX_BODY
+    application: Application,
+    path: str,
+    secret: str,
+    max_body: int = MAX_BODY,
+    routes: Sequence[Any] = (),
 ) -> tornado.web.Application:
-    """The tornado application: `path` (with or without a trailing slash) and nothing else."""
+    """The tornado application: `path` (with or without a trailing slash), then `routes`
+    (the web pages, bot.web, when served here), and nothing else."""
     path = "/" + path.strip("/")
     kwargs: dict[str, Any] = {"ptb": application, "secret": secret, "max_body": max_body}
     return tornado.web.Application(
-        [(rf"{path}/?", WebhookHandler, kwargs)],
+        [(rf"{path}/?", WebhookHandler, kwargs), *routes],
         default_handler_class=NotFound,
         log_function=lambda handler: None,  # our own log lines; no access log
     )
@@ -158,9 +163,11 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     max_body: int = MAX_BODY,
+    routes: Callable[[], Sequence[Any]] = tuple,
 ) -> None:
     """Run `application` (built with `.updater(None)`) behind our webhook server until a
-    stop signal, in the order of `Application.run_webhook`."""
+    stop signal, in the order of `Application.run_webhook`. `routes` gives further URL
+    rules once post_init has run (the web pages)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -170,7 +177,8 @@ async def serve_webhook(
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
-        server = webhook_server(webhook_app(application, path, secret, max_body), max_body)
+        app = webhook_app(application, path, secret, max_body, routes())
+        server = webhook_server(app, max_body)
         server.listen(port, address=listen)  # before setWebhook: a taken port fails first
         await application.bot.set_webhook(
             url=url, secret_token=secret, allowed_updates=list(allowed_updates)
