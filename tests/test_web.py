@@ -347,3 +347,26 @@ def test_web_settings(tmp_path) -> None:
     ):
         with pytest.raises(ConfigError, match=next(iter(env))):
             settings_from_env(env)
+
+
+async def test_the_webhook_server_serves_the_pages_beside_the_webhook(engine, tmp_path) -> None:
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.netutil import bind_sockets
+
+    from bot.web import web_routes
+    from handlers.webhook import webhook_app, webhook_server
+
+    front = WebFront(engine=lambda: engine, cards=CardCache(tmp_path))
+    app = webhook_app(object(), "hook", "s" * 16, routes=web_routes(front))  # type: ignore[arg-type]
+    server = webhook_server(app)
+    sockets = bind_sockets(0, "127.0.0.1")
+    server.add_sockets(sockets)
+    base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    client = AsyncHTTPClient()
+    try:
+        page = await client.fetch(f"{base}/q/l367-49-1")
+        assert page.code == 200 and b"og:image" in page.body
+        hook = await client.fetch(f"{base}/hook", method="POST", body="{}", raise_error=False)
+        assert hook.code == 403  # the webhook still wants its secret
+    finally:
+        server.stop()

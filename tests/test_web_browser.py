@@ -173,7 +173,7 @@ def test_telegram_theme_parameters_are_followed_without_telegrams_script(
     from urllib.parse import quote
 
     page.goto(f"{site}/c/l367#tgWebAppThemeParams={quote(theme)}&tgWebAppVersion=7.0")
-    page.wait_for_function("document.documentElement.classList.contains('tg')")
+    page.locator("html.tg").wait_for(state="attached")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 52, 86)"
     assert page.evaluate("getComputedStyle(document.body).color") == "rgb(254, 220, 186)"
 
@@ -228,9 +228,8 @@ def test_share_page_open_graph_and_its_card(site: str, page: Page) -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(png)).size[0] == 1080
-    # The card shows on the page, loaded (not broken).
-    page.locator("img.card").scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelector('img.card').naturalWidth > 0")
+    # The card shows on the page, loaded (not broken): `load` waited for it.
+    assert page.evaluate("document.querySelector('img.card').naturalWidth") == 1080
 
 
 def test_an_unknown_passage_is_404_with_a_search_box(site: str, page: Page) -> None:

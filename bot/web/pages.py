@@ -251,8 +251,8 @@ def conversation_page(
     mark += f' data-send-label="{esc(_(SEND))}"'
     page = (
         f'<header class="top"><p class="crumbs"><a href="/">{esc(_(CONVERSATIONS))}</a></p>'
-        f"<h1>{esc(title)}{watch}</h1>"
-        f"{search_form(lang, read_path(conv.id), query, conv.id)}</header>"
+        f"<h1>{esc(title)}{watch}</h1></header>"
+        f"{search_form(lang, read_path(conv.id), query, conv.id)}"
         f'<section id="results" class="results" aria-live="polite">{results_html}</section>'
         f'<main class="transcript"{mark}>{body}</main>'
     )
@@ -357,7 +357,7 @@ def share_page(
         f'<p><a class="read" href="{esc(read_path(conv.id, passage.id))}">'
         f"📜 {esc(_(READ))}</a></p>"
         f'<p><img class="card" src="/card/{esc(quote(passage.id, safe=""))}.png"'
-        f' alt="{esc(_(QUOTE_CARD))}" width="540" loading="lazy"></p>'
+        f' alt="{esc(_(QUOTE_CARD))}" width="540"></p>'
         "</main>"
     )
     return layout(lang, head, body, asset_version)

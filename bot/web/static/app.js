@@ -172,7 +172,10 @@
     if (hash && hash.indexOf("tgWebApp") < 0) {
       try { id = decodeURIComponent(hash); } catch (e) { /* keep the server's */ }
     }
-    highlight(id);
+    var shown = highlight(id);
+    // The browser's own jump to the #fragment puts the passage at the very top; once
+    // loaded, centre it, so what comes before it (the question, the speaker) shows too.
+    if (shown) window.addEventListener("load", function () { shown.scrollIntoView({ block: "center" }); });
     window.addEventListener("hashchange", function () {
       try { highlight(decodeURIComponent(location.hash.slice(1))); } catch (e) { /* ignore */ }
     });
