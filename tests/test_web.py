@@ -370,3 +370,12 @@ async def test_the_webhook_server_serves_the_pages_beside_the_webhook(engine, tm
         assert hook.code == 403  # the webhook still wants its secret
     finally:
         server.stop()
+
+
+def test_quotebot_web_refuses_a_bad_port(capsys) -> None:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["web", "--port", "70000"])
+    assert exit_.value.code == 2
+    assert "must be between 0 and 65535" in capsys.readouterr().err
