@@ -2,6 +2,7 @@
 
     python bench/capacity_bench.py                       # rates 5 10 20 40 80 /s, 6 s each
     python bench/capacity_bench.py --rates 10 20 --seconds 10
+    python bench/capacity_bench.py --no-baseline --metrics-out metrics.txt   # + /metrics after
 
 Starts the local Bot API emulator (tests/emulator, 127.0.0.1 only) in this
 process and `python -m bot run` (long polling, exactly as in production) as a
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
 
 from tests.emulator import BotApiEmulator, RecordedRequest  # noqa: E402
 
@@ -147,8 +151,12 @@ async def run_round(load: Load, bot: str, rate: float, seconds: float) -> Round:
     )
 
 
-def start_process(emu: BotApiEmulator, bot: str, workdir: Path, cache: Path) -> subprocess.Popen:
+def start_process(
+    emu: BotApiEmulator, bot: str, workdir: Path, cache: Path, metrics_port: int | None = None
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "TELEGRAM_"))}
+    if metrics_port is not None:
+        env["QUOTEBOT_METRICS_LISTEN"] = f"127.0.0.1:{metrics_port}"
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=emu.base_url,
@@ -172,10 +180,19 @@ def start_process(emu: BotApiEmulator, bot: str, workdir: Path, cache: Path) -> 
     )
 
 
-async def measure(bot: str, rates: list[float], seconds: float, cache: Path) -> list[Round]:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def measure(
+    bot: str, rates: list[float], seconds: float, cache: Path, metrics_out: Path | None = None
+) -> list[Round]:
     workdir = Path(tempfile.mkdtemp(prefix=f"qb-capacity-{bot}-"))
+    port = _free_port() if metrics_out is not None else None
     async with BotApiEmulator(token=TOKEN, username="quote_capacity_bot") as emu:
-        proc = start_process(emu, bot, workdir, cache)
+        proc = start_process(emu, bot, workdir, cache, port)
         try:
             load = Load(emu, load_queries())
             # Warm-up: the process is up, polling, and has answered a few of each kind.
@@ -193,6 +210,14 @@ async def measure(bot: str, rates: list[float], seconds: float, cache: Path) -> 
                 rounds.append(await run_round(load, bot, rate, seconds))
                 print(format_row(rounds[-1]), flush=True)
                 await asyncio.sleep(1.0)
+            if metrics_out is not None:  # the process's own account of the run
+                async with httpx.AsyncClient(timeout=10) as client:
+                    health = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    scraped = await client.get(f"http://127.0.0.1:{port}/metrics")
+                metrics_out.write_text(
+                    f"# /healthz: {health.status_code} {health.text}" + scraped.text, "utf-8"
+                )
+                print(f"/metrics written to {metrics_out}", flush=True)
             return rounds
         finally:
             proc.terminate()
@@ -244,13 +269,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="sending time per rate")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--fixed-reply-bot", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--metrics-out",
+        type=Path,
+        metavar="FILE",
+        help="serve quotebot's /metrics (QUOTEBOT_METRICS_LISTEN) and write it here at the end",
+    )
     args = parser.parse_args()
     if args.fixed_reply_bot:
         return fixed_reply_bot()
     cache = Path(os.environ.get("QUOTEBOT_CACHE_DIR") or tempfile.mkdtemp(prefix="qb-cache-"))
     print(f"{os.cpu_count()} CPUs; {args.seconds:g} s per rate; QUOTEBOT_SEND_RATE raised to 1000")
     print(HEADER, flush=True)
-    rounds = asyncio.run(measure("quotebot", args.rates, args.seconds, cache))
+    rounds = asyncio.run(measure("quotebot", args.rates, args.seconds, cache, args.metrics_out))
     if not args.no_baseline:
         rounds += asyncio.run(measure("fixed-reply", args.rates, args.seconds, cache))
     lost = sum(r.sent - r.replied for r in rounds)

@@ -1,4 +1,5 @@
-"""The `quotebot` command line: search, card, console, index, web, run; add, conversations, remove.
+"""The `quotebot` command line: search, card, console, index, web, run; add, conversations,
+remove; backup, restore, doctor.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -229,6 +230,32 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         default=8080,
         help="port on 127.0.0.1 (default 8080; 0 picks a free one)",
+    )
+    backup = sub.add_parser(
+        "backup",
+        help="copy the database consistently, even while the bot runs",
+        description="Copy QUOTEBOT_DB to FILE with SQLite's online backup API: one "
+        "consistent snapshot (everything committed before it started), taken while the bot "
+        "keeps running, checked with integrity_check and renamed into place. FILE is "
+        "replaced if it exists.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in place of the database (the bot must be stopped)",
+        description="Replace QUOTEBOT_DB with FILE, a backup: refused while a quotebot holds "
+        "the database; FILE must pass integrity_check and have a schema this quotebot knows. "
+        "The current database is kept as QUOTEBOT_DB.before-restore; the swap is one rename.",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
+    sub.add_parser(
+        "doctor",
+        help="check the set-up: configuration, token, webhook, database, disk, index, fonts, clock",
+        description="Check everything `quotebot run` needs, one line each (✔ or ✘, and what "
+        "to do): the configuration; the token (getMe); the webhook Telegram has against "
+        "QUOTEBOT_WEBHOOK_URL; updates waiting; the database (integrity, schema, size); free "
+        "disk; the index cache against the library; the meaning model; the card fonts; the "
+        "clock against Telegram's Date header. Exit code 0 when all pass, 1 otherwise.",
     )
     sub.add_parser(
         "run",
@@ -530,6 +557,38 @@ def cmd_remove(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings) -> int:
+    import time
+
+    from bot.storage import StorageError
+    from bot.storage.backup import backup
+
+    started = time.perf_counter()
+    try:
+        summary = backup(settings.db_path, args.file)
+    except StorageError as exc:
+        print(f"{PROG} backup: error: {exc}", file=sys.stderr)
+        return 2
+    took = time.perf_counter() - started
+    print(f"backed up {settings.db_path} to {args.file} in {took:.2f} s: {summary.line()}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings) -> int:
+    from bot.storage import StorageError
+    from bot.storage.backup import restore
+
+    try:
+        summary, kept = restore(args.file, settings.db_path)
+    except StorageError as exc:
+        print(f"{PROG} restore: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {args.file} to {settings.db_path}: {summary.line()}")
+    if kept is not None:
+        print(f"the previous database is kept as {kept}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -543,6 +602,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(data_dir=args.data_dir)
     except ConfigError as exc:
+        if args.command == "doctor":  # the first check, failed: the others need settings
+            print(f"✘ configuration: {exc} → fix it in .env (see .env.example)")
+            return 1
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     from bot.logs import setup_logging
@@ -558,6 +620,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_conversations(args, settings)
     if args.command == "remove":
         return cmd_remove(args, settings)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(settings)
+    if args.command == "backup":
+        return cmd_backup(args, settings)
+    if args.command == "restore":
+        return cmd_restore(args, settings)
     held = None
     if args.command in ("run", "console"):
         # Before anything slow: one bot per database, and a database it can use.
@@ -607,9 +677,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_web(args, engine, settings)
     if args.command == "index":
         meaning = engine.meaning()
+        models = (
+            f"ready ({', '.join(meaning.model_ids)})" if meaning else "off (lexical search only)"
+        )
         print(
             f"index ready: {len(engine.table)} passages in {len(engine.conversations)} "
-            f"conversation(s); meaning layer {'ready' if meaning else 'off (lexical search only)'}; "
+            f"conversation(s); meaning layer {models}; "
             f"{time.perf_counter() - started:.1f} s"
         )
         return 0

@@ -67,6 +67,10 @@ class Settings:
     # button; and where polling mode serves it (host, port), None: not served.
     web_url: str | None = None
     web_listen: tuple[str, int] | None = None
+    log_format: str = "text"  # or "json": one object per line
+    log_days: int = 365  # query-log retention
+    # (host, port) of the /healthz and /metrics listener in polling mode; None: off.
+    metrics_listen: tuple[str, int] | None = None
 
     def require_token(self) -> str:
         if not self.token:
@@ -148,6 +152,26 @@ def _ip_address(env: dict[str, str], name: str, default: str) -> str:
         ) from None
 
 
+def _listen(env: dict[str, str], name: str) -> tuple[str, int] | None:
+    """host:port, [v6]:port or a port alone (127.0.0.1); empty: None."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    problem = (
+        f"{name} must be a port or host:port (like 9090, 127.0.0.1:9090 or [::1]:9090), got {raw!r}"
+    )
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(problem)
+    try:
+        host = str(ipaddress.ip_address(host))
+    except ValueError:
+        if host != "localhost":
+            raise ConfigError(problem) from None
+    return host, int(port)
+
+
 def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Settings:
     """Parse settings from a mapping (os.environ in production, a dict in tests)."""
     from bot.daily.times import ScheduleError, parse_zone
@@ -181,6 +205,9 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
     if not data.is_dir():
         raise ConfigError(f"QUOTEBOT_DATA_DIR is not a folder: {str(data)!r}")
     send_rate = _int(env, "QUOTEBOT_SEND_RATE", 30, 1, 1000)
+    log_format = env.get("QUOTEBOT_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise ConfigError(f"QUOTEBOT_LOG_FORMAT must be text or json, got {log_format!r}")
     cache = env.get("QUOTEBOT_CACHE_DIR", "").strip()
     return Settings(
         data_dir=data,
@@ -204,7 +231,10 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
         upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
         web_url=_web_url(env),
-        web_listen=_web_listen(env),
+        web_listen=_listen(env, "QUOTEBOT_WEB_LISTEN"),
+        log_format=log_format,
+        log_days=_int(env, "QUOTEBOT_LOG_DAYS", 365, 1, 36500),
+        metrics_listen=_listen(env, "QUOTEBOT_METRICS_LISTEN"),
     )
 
 
@@ -220,24 +250,6 @@ def _web_url(env: dict[str, str]) -> str | None:
             f"(no query or fragment), got {raw[:80]!r}"
         )
     return raw
-
-
-def _web_listen(env: dict[str, str]) -> tuple[str, int] | None:
-    raw = env.get("QUOTEBOT_WEB_LISTEN", "").strip()
-    if not raw:
-        return None
-    host, sep, port = raw.rpartition(":")
-    host = host.strip("[]")
-    try:
-        ipaddress.ip_address(host)
-        number = int(port)
-        if not sep or not 1 <= number <= 65535:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(
-            f"QUOTEBOT_WEB_LISTEN must be ADDRESS:PORT (like 127.0.0.1:8080), got {raw[:80]!r}"
-        ) from None
-    return host, number
 
 
 def load_settings(data_dir: Path | None = None, env_file: Path | None = Path(".env")) -> Settings:

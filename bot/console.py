@@ -86,6 +86,10 @@ class Console:
             return await self.card(args)
         if command == "stats":
             return await self.bot.stats(self.sender)
+        if command == "forget":
+            return await self.bot.forget(self.sender)
+        if command == "privacy":
+            return self.bot.privacy(self.sender)
         if command in self.extra_commands:
             return await self.extra_commands[command](self.sender, args)
         return self.bot.unknown_command(self.sender)
@@ -149,6 +153,7 @@ async def _loop(
             cards_dir=settings.cache_dir / "cards" if settings.cache_dir else None,
             user_rate_per_minute=10_000,
             default_zone=settings.timezone,
+            log_days=settings.log_days,
         )
         bot = QuoteBot(
             engine,

@@ -3,10 +3,16 @@
 The token travels inside Bot API URLs (`.../bot<token>/sendMessage`) and
 httpx logs each request URL at INFO, so a filter scrubs it from messages and
 arguments of every record, whatever library produced it.
+
+QUOTEBOT_LOG_FORMAT=json writes each record as one JSON object per line with
+the text format's fields (time, level, logger, message; a traceback is part of
+the message, as in text), for a log collector. The filter runs first, so the
+JSON is as token-free as the text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -44,10 +50,32 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: time, level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:  # only when no RedactingFilter folded it into the message
+            message += "\n" + self.formatException(record.exc_info)
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": message,
+            },
+            ensure_ascii=False,
+        )
+
+
 def setup_logging(settings: Settings, stream=None) -> None:
-    """Root logging to stderr with redaction; HTTP request and per-query SQLite logs down to WARNING."""
+    """Root logging to stderr with redaction, as text or JSON lines (QUOTEBOT_LOG_FORMAT);
+    HTTP request and per-query SQLite logs down to WARNING."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(
         RedactingFilter(tuple(s for s in (settings.token, settings.webhook_secret) if s))
     )

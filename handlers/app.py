@@ -13,6 +13,7 @@ import asyncio
 import html
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
@@ -31,6 +32,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.app.cards import CardShop
 from bot.app.i18n import gettext_for, lang_for
 from bot.app.quotebot import Options, QuoteBot
@@ -51,6 +53,7 @@ from bot.web import web_routes
 from handlers import buttons, cards, commands, inline, messages, subscriptions, web
 from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
+from handlers.health import Health, PollWatchRequest, routes, serve_metrics, watch_engine
 from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
 from handlers.startup import wait_for_bot_api
@@ -68,6 +71,8 @@ COMMANDS = [
     ("card", "A quote as a picture", "把原话做成图片卡片"),
     ("subscribe", "A quote every day at your time", "每天定时收到一段原话"),
     ("unsubscribe", "Stop the daily quote", "取消每日原话"),
+    ("privacy", "What the bot keeps about you", "机器人保存了你的哪些信息"),
+    ("forget", "Delete what the bot keeps about you", "删除机器人保存的你的信息"),
     ("help", "What this bot can do", "这个机器人能做什么"),
 ]
 # Only a bot with several conversations has something to choose.
@@ -76,6 +81,7 @@ CONVERSATION_COMMAND = ("conversation", "Choose the conversation to search", "�
 DESCRIPTION_ZH = "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
 DESCRIPTION_EN = "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman."
 DESCRIPTION_LIMIT = 512  # Telegram's limit on a bot's description
+LAST_GROUP = 1_000_000  # after every other handler group (extensions use small numbers)
 
 
 def commands_for(engine: QuoteEngine) -> list[tuple[str, str, str]]:
@@ -112,6 +118,8 @@ def build_application(
     """The bot's Application: handlers, rate limiter, start-up and shutdown hooks."""
     token = settings.require_token()
     builder = builder or ApplicationBuilder()
+    if not settings.webhook_url:  # polling: getUpdates answers tell /healthz updates come in
+        builder = builder.get_updates_request(PollWatchRequest(connection_pool_size=1))
     pacer = Pacer(settings.send_rate_per_second)
     application = (
         builder.token(token)
@@ -130,6 +138,7 @@ def build_application(
     data.admins = settings.admin_ids
     data.error_chat_id = settings.error_chat_id
     data.secrets = tuple(s for s in (token, settings.webhook_secret) if s)
+    data.health = Health(application, settings.db_path, polling=not settings.webhook_url)
     add_handlers(application)
     for extend in extensions or []:
         extend(application)
@@ -138,6 +147,10 @@ def build_application(
 
 
 def add_handlers(application: Application) -> None:
+    # Group -3 notes when an update is taken, the last group when its handlers are done
+    # (the answer latency metric).
+    application.add_handler(TypeHandler(Update, _taken), group=-3)
+    application.add_handler(TypeHandler(Update, _answered), group=LAST_GROUP)
     # Group -2 runs first: an update id seen before (a replayed delivery) stops there.
     application.add_handler(TypeHandler(Update, duplicate_filter()), group=-2)
     # Group -1 next: a flooding user's update stops there (ApplicationHandlerStop).
@@ -152,6 +165,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
     application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     application.add_handler(CommandHandler("conversation", subscriptions.conversation))
+    application.add_handler(CommandHandler("forget", commands.forget))
+    application.add_handler(CommandHandler("privacy", commands.privacy))
     application.add_handler(CallbackQueryHandler(buttons.press))
     application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
@@ -168,6 +183,30 @@ def add_handlers(application: Application) -> None:
 
 async def _ignored(update: Update, context: Context) -> None:
     log.debug("update %s needs no answer", update.update_id)
+
+
+def _surface(update: Update) -> str:
+    """Where an update came from, as a metrics label (a fixed set: never its text)."""
+    if update.inline_query is not None:
+        return "inline"
+    if update.callback_query is not None:
+        return "button"
+    message = update.effective_message
+    if message is None:
+        return "other"
+    if message.text and message.text.startswith("/"):
+        return "command"
+    return "message"
+
+
+async def _taken(update: Update, context: Context) -> None:
+    context.taken_at = time.perf_counter()  # type: ignore[attr-defined]
+
+
+async def _answered(update: Update, context: Context) -> None:
+    taken = getattr(context, "taken_at", None)
+    if taken is not None:
+        metrics.ANSWER_SECONDS.labels(_surface(update)).observe(time.perf_counter() - taken)
 
 
 def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
@@ -201,6 +240,7 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
                 library_dir=settings.library_dir,
                 data_dir=settings.data_dir,
                 upload_max_bytes=settings.upload_max_mb * 1024 * 1024,
+                log_days=settings.log_days,
             ),
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
@@ -211,6 +251,11 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             if settings.web_listen and not settings.webhook_url:
                 data.web_server = web.start_own_server(data.web, *settings.web_listen)
         await _nice_to_have(application, engine)
+        if settings.metrics_listen is not None and not settings.webhook_url:
+            assert data.health is not None  # set by build_application
+            host, port = settings.metrics_listen
+            data.metrics_server = serve_metrics(data.health, host, port)
+        store.start_retention(settings.log_days)  # now, then daily: QUOTEBOT_LOG_DAYS
         daily.start()
         if settings.library_poll > 0:
             data.library_watch = asyncio.create_task(
@@ -278,6 +323,9 @@ async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
     await stop_watch(data.library_watch)
     await web.stop_own_server(data)
+    if data.metrics_server is not None:
+        data.metrics_server.stop()
+        data.metrics_server = None
     if data.daily is not None:
         await data.daily.stop()  # already stopped in post_stop unless the start failed midway
     if data.quotebot is not None:
@@ -362,6 +410,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     except ConfigError as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
+    started = time.perf_counter()
     try:
         # The meaning layer is built on a thread: the bot answers by words meanwhile.
         engine = QuoteEngine.load(
@@ -374,10 +423,13 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     except (TranscriptError, OSError) as exc:
         print(f"quotebot: error: {exc}", file=sys.stderr)
         return 2
+    watch_engine(engine, time.perf_counter() - started)
     # A webhook is served by handlers/webhook.py (secret and size checked before a body is
     # read), not by PTB's Updater, which reads whole bodies first.
     builder = ApplicationBuilder().updater(None) if settings.webhook_url else None
     application = build_application(settings, engine, extensions=extensions, builder=builder)
+    health = application.bot_data.health
+    assert health is not None  # build_application sets it
     allowed = Update.ALL_TYPES
     data: BotData = application.bot_data
     secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
@@ -396,6 +448,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
                     path=_webhook_path(settings.webhook_url),
                     secret=settings.webhook_secret,
                     allowed_updates=allowed,
+                    extra_routes=routes(health),
                     routes=lambda: web_routes(data.web) if data.web is not None else [],
                 )
             )

@@ -55,6 +55,14 @@ async def stats(update: Update, context: Context) -> None:
         await context.bot.send_photo(chat.id, InputFile(png, filename="stats.png"))
 
 
+async def forget(update: Update, context: Context) -> None:
+    await send(update, await quotebot(context).forget(sender(update, context)))
+
+
+async def privacy(update: Update, context: Context) -> None:
+    await send(update, quotebot(context).privacy(sender(update, context)))
+
+
 async def unknown(update: Update, context: Context) -> None:
     """Unknown commands get a hint in private chats; in groups they may be another bot's."""
     await send(update, quotebot(context).unknown_command(sender(update, context)))

@@ -14,6 +14,7 @@ from bot.app.quotebot import QuoteBot
 from bot.app.sender import Sender
 from bot.daily.scheduler import DailyQuotes
 from bot.web import WebFront
+from handlers.health import Health
 
 
 @dataclass
@@ -31,6 +32,8 @@ class BotData:
     # `web_server`: their own server in polling mode (with a webhook they share its server).
     web: WebFront | None = None
     web_server: HTTPServer | None = None
+    health: Health | None = None  # what /healthz checks
+    metrics_server: HTTPServer | None = None  # polling mode's /healthz and /metrics listener
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

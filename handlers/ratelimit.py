@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
 from bot.daily.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,12 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             if paced:
                 await self.pacer.acquire(group=group)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                metrics.FLOOD_WAITS.inc()
+                metrics.FLOOD_WAIT_SECONDS.inc(retry_seconds(exc))
+                if paced:
+                    metrics.SENDS.labels(endpoint, "flood_wait").inc()
                 self.pacer.pause(retry_seconds(exc))
                 if attempt >= retries:
                     raise
@@ -68,6 +73,27 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 log.info("flood limit on %s; retrying after %.1fs", endpoint, retry_seconds(exc))
                 if not paced:
                     await asyncio.sleep(retry_seconds(exc))
+            except Exception as exc:
+                if paced:
+                    metrics.SENDS.labels(endpoint, _outcome(exc)).inc()
+                raise
+            else:
+                if paced:
+                    metrics.SENDS.labels(endpoint, "ok").inc()
+                return result
+
+
+def _outcome(exc: Exception) -> str:
+    """A failed send's outcome label."""
+    if isinstance(exc, Forbidden):
+        return "forbidden"  # blocked, kicked
+    if isinstance(exc, BadRequest):
+        return "bad_request"
+    if isinstance(exc, TimedOut):
+        return "timeout"
+    if isinstance(exc, NetworkError):
+        return "network_error"
+    return "error"
 
 
 def _group(chat_id: object) -> int | None:

@@ -131,14 +131,14 @@ def webhook_app(
     path: str,
     secret: str,
     max_body: int = MAX_BODY,
-    routes: Sequence[Any] = (),
+    extra_routes: Sequence[tuple[str, Any, dict[str, Any]]] = (),
 ) -> tornado.web.Application:
-    """The tornado application: `path` (with or without a trailing slash), then `routes`
-    (the web pages, bot.web, when served here), and nothing else."""
+    """The tornado application: `path` (with or without a trailing slash), the extra routes
+    (/healthz and /metrics in `quotebot run`), and nothing else."""
     path = "/" + path.strip("/")
     kwargs: dict[str, Any] = {"ptb": application, "secret": secret, "max_body": max_body}
     return tornado.web.Application(
-        [(rf"{path}/?", WebhookHandler, kwargs), *routes],
+        [*extra_routes, (rf"{path}/?", WebhookHandler, kwargs)],
         default_handler_class=NotFound,
         log_function=lambda handler: None,  # our own log lines; no access log
     )
@@ -163,6 +163,7 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     max_body: int = MAX_BODY,
+    extra_routes: Sequence[tuple[str, Any, dict[str, Any]]] = (),
     routes: Callable[[], Sequence[Any]] = tuple,
 ) -> None:
     """Run `application` (built with `.updater(None)`) behind our webhook server until a
@@ -177,7 +178,7 @@ async def serve_webhook(
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
-        app = webhook_app(application, path, secret, max_body, routes())
+        app = webhook_app(application, path, secret, max_body, [*extra_routes, *routes()])
         server = webhook_server(app, max_body)
         server.listen(port, address=listen)  # before setWebhook: a taken port fails first
         await application.bot.set_webhook(

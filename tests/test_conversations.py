@@ -227,7 +227,7 @@ async def test_migration_v4_keeps_older_data_and_stores_a_chats_choice(db_path: 
     finally:
         await store.close()
     con = sqlite3.connect(db_path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
     con.close()
 
 

@@ -177,3 +177,17 @@ def test_without_calibration_the_old_rule_decides(engine: QuoteEngine) -> None:
     finally:
         engine.options = saved
     assert old != new
+
+
+def test_without_a_model_a_question_gets_choices_not_a_weak_answer(engine: QuoteEngine) -> None:
+    """While no model is ready, words that only partly match a question in one's own
+    words are offered as choices; a sure match, or a plain keyword, is still an answer."""
+    saved = engine.options
+    try:
+        engine.options = replace(saved, meaning=False)
+        weak = engine.search("Sam觉得自己有什么缺点", 3)
+        assert weak and not any(r.confident for r in weak) and len(weak) <= 3
+        assert engine.search("RLHF", 3)[0].confident
+        assert engine.search("如果更多的话，也许会更有趣", 1)[0].confident
+    finally:
+        engine.options = saved

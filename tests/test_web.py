@@ -342,7 +342,7 @@ def test_web_settings(tmp_path) -> None:
     for env in (
         {"QUOTEBOT_WEB_URL": "http://q.example.org"},
         {"QUOTEBOT_WEB_URL": "javascript:alert(1)"},
-        {"QUOTEBOT_WEB_LISTEN": "8080"},
+        {"QUOTEBOT_WEB_LISTEN": "host.example:8080"},
         {"QUOTEBOT_WEB_LISTEN": "localhost:99999"},
     ):
         with pytest.raises(ConfigError, match=next(iter(env))):
@@ -357,7 +357,7 @@ async def test_the_webhook_server_serves_the_pages_beside_the_webhook(engine, tm
     from handlers.webhook import webhook_app, webhook_server
 
     front = WebFront(engine=lambda: engine, cards=CardCache(tmp_path))
-    app = webhook_app(object(), "hook", "s" * 16, routes=web_routes(front))  # type: ignore[arg-type]
+    app = webhook_app(object(), "hook", "s" * 16, extra_routes=web_routes(front))  # type: ignore[arg-type]
     server = webhook_server(app)
     sockets = bind_sockets(0, "127.0.0.1")
     server.add_sockets(sockets)

@@ -11,6 +11,7 @@ Telegram gives a button at most 64 bytes of data. Every prefix lives here:
     x|random|<conv id>      another random quote of that conversation
     g|<passage id>|<l|d>    send the passage's quote card (light or dark) as a photo
     v|<conv id>             /conversation: this chat searches that conversation (`*`: all)
+    u|<token>               /forget: put back what was just deleted (within a minute)
 
 `decode` turns a payload back into one typed value, or None when it is
 malformed (old clients, hand-made payloads): the caller says "expired".
@@ -67,6 +68,11 @@ class ChooseConversation:
     conversation: str | None  # None: all conversations
 
 
+@dataclass(frozen=True, slots=True)
+class UndoForget:
+    token: str  # names the deleted rows held in memory for the undo
+
+
 _STYLES = {"l": "light", "d": "dark"}
 _ALL = "*"  # never a conversation id (those are letters and digits)
 
@@ -79,6 +85,7 @@ Press = (
     | AnotherRandom
     | SendCard
     | ChooseConversation
+    | UndoForget
 )
 
 
@@ -114,6 +121,10 @@ def send_card(passage_id: str, style: str = "light") -> str:
     return f"g|{passage_id}|{style[0]}"
 
 
+def undo_forget(token: str) -> str:
+    return f"u|{token}"
+
+
 def decode(data: str | None) -> Press | None:
     """The press a payload encodes; None if it is not one of ours."""
     data = data or ""
@@ -136,6 +147,8 @@ def decode(data: str | None) -> Press | None:
             return SuggestedTopic(int(parts[1]))
         if data.startswith(RANDOM + "|") and len(parts) == 3 and parts[2].isalnum():
             return AnotherRandom(parts[2])
+        if parts[0] == "u" and len(parts) == 2 and parts[1]:
+            return UndoForget(parts[1])
         if parts[0] == "v" and len(parts) == 2 and parts[1]:
             return ChooseConversation(None if parts[1] == _ALL else parts[1])
     except ValueError:

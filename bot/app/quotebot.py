@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import metrics
 from bot.app import buttons, uploads
 from bot.app.cards import CardShop
 from bot.app.conversations import (
@@ -33,6 +34,7 @@ from bot.app.conversations import (
 )
 from bot.app.flood import RateLimiter
 from bot.app.i18n import gettext_for
+from bot.app.privacy import Forgetting, privacy_view
 from bot.app.replies import (
     MAX_CAPTION,
     Button,
@@ -94,6 +96,7 @@ class Options:
     library_dir: Path | None = None
     data_dir: Path | None = None
     upload_max_bytes: int = 5 * 1024 * 1024
+    log_days: int = 365  # QUOTEBOT_LOG_DAYS, as /privacy tells it
 
 
 class QuoteBot:
@@ -125,6 +128,8 @@ class QuoteBot:
         )
         self.clock = options.clock
         self.options = options
+        self.log_days = options.log_days
+        self.forgetting = Forgetting(store, options.clock, on_subscription_change)
         self.cards = cards or CardShop(
             engine,
             CardCache(options.cards_dir or default_cache_dir() / "cards"),
@@ -206,6 +211,7 @@ class QuoteBot:
             ),
             ("/unsubscribe", _("stop the daily quote")),
             *chooser,
+            ("/privacy", _("what I keep about you, and /forget to delete it")),
             ("/help", _("this message")),
         ):
             lines.append(f"{command} {esc(text)}")
@@ -367,6 +373,15 @@ class QuoteBot:
         """/stats's chart (PNG) for an administrator in a private chat; None for anyone else."""
         return await stats_chart(self.store, sender, now)
 
+    # -- privacy -----------------------------------------------------------------
+    async def forget(self, sender: Sender) -> Reply:
+        """/forget: delete what the bot keeps about the asker (a button undoes it for a minute)."""
+        return await self.forgetting.forget(sender)
+
+    def privacy(self, sender: Sender) -> Reply:
+        """/privacy: what is kept, for how long, and why."""
+        return privacy_view(sender.lang, self.log_days)
+
     # -- daily quote -------------------------------------------------------------
     async def subscribe(self, sender: Sender, args: list[str], may_manage: bool = True) -> Reply:
         """/subscribe [HH:MM] [zone]; no arguments in a subscribed chat shows the subscription."""
@@ -429,6 +444,8 @@ class QuoteBot:
                 if conversation is not None and conversation not in self.engine.conversations:
                     return None
                 return await self._choose(sender, conversation, may_manage)
+            case buttons.UndoForget(token):
+                return await self.forgetting.undo(sender, token)
             case buttons.SendCard(passage_id, style):
                 passage = self.engine.get(passage_id)
                 if passage is None:
@@ -615,6 +632,7 @@ class QuoteBot:
         self, sender: Sender, kind: str, text: str, results: list[Result], seconds: float
     ) -> None:
         top = results[0] if results else None
+        metrics.query(kind, len(results), top is not None and top.confident)
         self.store.log_query(
             QueryRecord(
                 chat_id=sender.chat_id,

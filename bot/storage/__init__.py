@@ -6,6 +6,7 @@ from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.opening import StorageError, hold
+from bot.storage.privacy import Forgotten
 from bot.storage.querylog import QueryRecord, Stats
 from bot.storage.searches import search_key
 from bot.storage.store import Store
@@ -16,6 +17,7 @@ __all__ = [
     "CardFileStore",
     "ChatConversations",
     "Database",
+    "Forgotten",
     "QueryRecord",
     "Stats",
     "StorageError",

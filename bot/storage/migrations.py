@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from bot.storage.database import Database
+import aiosqlite
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,30 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # v5: retention and /forget. Query-log rows older than QUOTEBOT_LOG_DAYS (or forgotten)
+    # are deleted; their counts are added here first, per UTC day, so /stats stays correct.
+    # No text, chat or user: a day, how many queries, how many found nothing.
+    """
+    CREATE TABLE query_days (
+        day INTEGER PRIMARY KEY,
+        queries INTEGER NOT NULL,
+        misses INTEGER NOT NULL
+    );
+    """,
 ]
 
 
-async def migrate(db: Database) -> int:
+class Migratable(Protocol):
+    """What migrating needs of a database (bot.storage.database.Database has it): a read,
+    and a write transaction. A protocol, so this module does not import the one that
+    imports it."""
+
+    def execute(self, sql: str, parameters: Any = ()) -> Any: ...
+
+    def atomic(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+
+
+async def migrate(db: Migratable) -> int:
     """Bring the schema to the newest version, one transaction per step; returns it."""
     async with db.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()

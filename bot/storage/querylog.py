@@ -74,6 +74,10 @@ class QueryLog:
             return None
         if self.raw_user_ids:
             return str(user_id)
+        return self.hashed_ref(user_id)
+
+    def hashed_ref(self, user_id: int) -> str:
+        """The salted hash of a user id, as logged unless raw ids were configured."""
         return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
 
     def log_query(self, record: QueryRecord) -> None:
@@ -223,21 +227,39 @@ class QueryLog:
                 return [(str(q), int(n)) for q, n in await cur.fetchall()]
 
         return Stats(
-            today=await scalar("SELECT COUNT(*) FROM queries WHERE ts >= ?", day_start),
-            total=await scalar("SELECT COUNT(*) FROM queries"),
+            today=await scalar("SELECT COUNT(*) FROM queries WHERE ts >= ?", day_start)
+            + (
+                await scalar(
+                    "SELECT COALESCE(SUM(queries), 0) FROM query_days WHERE day >= ?",
+                    int(day_start // 86400),
+                )
+                if day_start % 86400 == 0  # query_days counts UTC days
+                else 0
+            ),
+            # Rows pruned or forgotten still count: query_days keeps their per-day counts.
+            total=await scalar("SELECT COUNT(*) FROM queries")
+            + await scalar("SELECT COALESCE(SUM(queries), 0) FROM query_days"),
             top_queries=await grouped("query != ''"),
             misses=await grouped("n_results = 0 AND query != ''"),
         )
 
     async def per_day(self, since: float, day_seconds: int = 86400) -> dict[int, int]:
-        """Queries per day since `since`: {day number (ts // day_seconds): count}."""
+        """Queries per day since `since`: {day number (ts // day_seconds): count}, the counts
+        of pruned or forgotten rows (query_days, UTC days) included."""
         await self.flush()
         async with self.db.execute(
             "SELECT CAST(ts / ? AS INTEGER) AS day, COUNT(*) FROM queries WHERE ts >= ?"
             " GROUP BY day",
             (day_seconds, since),
         ) as cur:
-            return {int(day): int(n) for day, n in await cur.fetchall()}
+            days = {int(day): int(n) for day, n in await cur.fetchall()}
+        if day_seconds == 86400:
+            async with self.db.execute(
+                "SELECT day, queries FROM query_days WHERE day >= ?", (int(since // 86400),)
+            ) as cur:
+                for day, n in await cur.fetchall():
+                    days[int(day)] = days.get(int(day), 0) + int(n)
+        return days
 
     async def close(self) -> None:
         """Stop the writer and write what is still queued (the database stays open)."""

@@ -54,6 +54,11 @@ class SavedSearches:
             return None
         return str(row[0]) if row else None
 
+    def drop(self, keys: list[str]) -> None:
+        """Forget these keys in memory too (the rows were deleted: /forget)."""
+        for key in keys:
+            self._recent.pop(key, None)
+
     async def forget_old(self, days: int = 90) -> None:
         """Buttons older than this may say "expired"; the table must not grow for ever."""
         try:

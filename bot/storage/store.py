@@ -1,5 +1,5 @@
 """Store: the bot's storage in one object (database, query log, saved searches, each chat's
-chosen conversation).
+chosen conversation, /forget and the query log's retention).
 
 Create with `await Store.open(path)`; `store.db` is the shared Database that
 the subscription store (bot.storage.subscriptions) uses too.
@@ -7,15 +7,22 @@ the subscription store (bot.storage.subscriptions) uses too.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sqlite3
 from pathlib import Path
 
 from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
 from bot.storage.opening import StorageError
+from bot.storage.privacy import Forgotten, Privacy
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
 from bot.storage.searches import SavedSearches
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOG_DAYS = 365  # QUOTEBOT_LOG_DAYS
 
 
 class Store:
@@ -24,6 +31,8 @@ class Store:
         self.querylog = querylog
         self.searches = SavedSearches(db)
         self.chats = ChatConversations(db)
+        self.privacy = Privacy(db, querylog)
+        self._retention: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str, raw_user_ids: bool = False) -> Store:
@@ -62,8 +71,39 @@ class Store:
     async def find_search(self, key: str) -> str | None:
         return await self.searches.find(key)
 
+    def start_retention(self, days: int = DEFAULT_LOG_DAYS, every: float = 86400.0) -> None:
+        """Prune query-log rows older than `days` days now, then every `every` seconds."""
+        if self._retention is None:
+            self._retention = asyncio.create_task(self._retain(days, every), name="retention")
+
+    async def _retain(self, days: int, every: float) -> None:
+        while True:
+            try:
+                await self.flush()
+                pruned = await self.privacy.prune(days)
+                if pruned:
+                    log.info("query log: %d rows older than %d days deleted", pruned, days)
+            except sqlite3.Error as exc:  # tried again at the next round
+                log.error("query log: could not delete rows older than %d days: %s", days, exc)
+            await asyncio.sleep(every)
+
+    async def forget(self, user_id: int) -> Forgotten:
+        """/forget: delete what the database keeps about this person (bot.storage.privacy)."""
+        forgotten = await self.privacy.forget(user_id)
+        self.searches.drop([str(row[0]) for row in forgotten.searches])
+        return forgotten
+
+    async def restore(self, forgotten: Forgotten) -> None:
+        """Undo a /forget."""
+        await self.privacy.restore(forgotten)
+
     async def close(self) -> None:
-        """Drain the query log, then close the database."""
+        """Stop the retention task, drain the query log, then close the database."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         try:
             await self.querylog.close()
         finally:

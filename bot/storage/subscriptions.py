@@ -202,6 +202,15 @@ class SubscriptionStore:
             return None
         return dt.datetime.fromtimestamp(row[0], dt.UTC)
 
+    async def count_due(self, now: dt.datetime) -> int:
+        """How many active subscriptions are due at `now` (the partial index's range)."""
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM subscriptions WHERE active = 1 AND next_at <= ?",
+            (now.timestamp(),),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def due(self, now: dt.datetime, limit: int) -> list[Subscription]:
         async with self.db.execute(
             f"SELECT {_COLUMNS} FROM subscriptions WHERE active = 1 AND next_at <= ?"

@@ -16,6 +16,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from email.utils import formatdate
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -81,6 +82,8 @@ class BotApiEmulator:
         self._group_ids = itertools.count(4_100_000_001)
         self._super_ids = itertools.count(1_001_000_000_001)
         self._query_ids = itertools.count(4_611_686_018_427_387_904)
+        # Seconds added to the HTTP Date header of every answer (a server clock that is off).
+        self.clock_offset = 0.0
 
     # ------------------------------------------------------------------ lifecycle & HTTP
 
@@ -169,10 +172,12 @@ class BotApiEmulator:
         self._finish(record, 404, "Not Found")
         return web.Response(status=404, text="Not Found")
 
-    @staticmethod
-    def _reply(status: int, payload: dict[str, Any]) -> web.Response:
+    def _reply(self, status: int, payload: dict[str, Any]) -> web.Response:
         body = json.dumps(payload, ensure_ascii=False)
-        return web.Response(status=status, text=body, content_type="application/json")
+        date = formatdate(time.time() + self.clock_offset, usegmt=True)
+        return web.Response(
+            status=status, text=body, content_type="application/json", headers={"Date": date}
+        )
 
     @staticmethod
     def _finish(

@@ -1,8 +1,8 @@
 """The Bot API methods quotebot calls, validated the way Telegram validates them.
 
-Implemented: getMe, getUpdates, setWebhook, deleteWebhook, sendMessage, sendPhoto,
-getFile, editMessageText, answerCallbackQuery, answerInlineQuery, getChatMember, setMyCommands,
-setMyDescription.  Any other method is a 400 that names it, so a bot change that needs
+Implemented: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage,
+sendPhoto, getFile, editMessageText, answerCallbackQuery, answerInlineQuery, getChatMember,
+setMyCommands, setMyDescription.  Any other method is a 400 that names it, so a bot change that needs
 one fails loudly instead of passing against a lenient fake.
 
 Each handler takes the request :class:`Params` and returns the ``result`` or raises
@@ -17,6 +17,7 @@ import itertools
 import json
 import re
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +226,7 @@ class BotApi:
             "getUpdates": self.get_updates,
             "setWebhook": self.set_webhook,
             "deleteWebhook": self.delete_webhook,
+            "getWebhookInfo": self.get_webhook_info,
             "sendMessage": self.send_message,
             "sendPhoto": self.send_photo,
             "getFile": self.get_file,
@@ -309,6 +311,19 @@ class BotApi:
         self.delete_webhook(p, now)
         self.world.webhook = {"url": url, "secret_token": p.get_str("secret_token")}
         return True
+
+    def get_webhook_info(self, p: Params, now: float) -> dict[str, Any]:
+        """Telegram's WebhookInfo: the url ("" in polling mode) and the updates waiting."""
+        hook = self.world.webhook or {}
+        info: dict[str, Any] = {
+            "url": hook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.world.updates),
+        }
+        if hook.get("last_error_message"):
+            info["last_error_date"] = int(time.time())
+            info["last_error_message"] = hook["last_error_message"]
+        return info
 
     def delete_webhook(self, p: Params, now: float) -> bool:
         self.world.webhook = None

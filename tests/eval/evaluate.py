@@ -5,7 +5,9 @@
 ones (or one by name: `--set heldout_asked`), written without seeing the
 engine and never used for tuning. `--without frames,speakers,meaning,gate,asks,english,exchanges,second,calibration`
 switches parts off, to
-measure what each brings; `-v` lists the misses.
+measure what each brings; `-v` lists the misses; `--markdown` prints the
+README's tables (tuning sets merged beside held-out sets merged, then the
+sets written the way people ask: asked beside heldout_asked).
 
 A query is right at top-1 when the first thing shown (a confident answer or
 the first closest-in-meaning suggestion) lies in one of the turns listed as
@@ -188,6 +190,46 @@ def switched_off(options: SearchOptions, without: set[str]) -> SearchOptions:
     )
 
 
+def merged(engine: QuoteEngine, names: tuple[str, ...] | list[str]) -> dict[str, KindScore]:
+    """Scores by kind over several sets."""
+    out: dict[str, KindScore] = {}
+    for name in names:
+        for kind, score in evaluate(engine, load_queries(name))[0].items():
+            out.setdefault(kind, KindScore()).add(score)
+    return out
+
+
+def markdown(left: dict[str, KindScore], right: dict[str, KindScore]) -> list[str]:
+    """Two sides (tuning, held-out) by kind as Markdown rows."""
+
+    def cells(s: KindScore | None, negative: bool) -> str:
+        if s is None or not s.n:
+            return "| | | | | |"
+        if negative:
+            conf = s.rate(s.answered_confidently)
+            return f"| {s.n} | | | {conf:.2f} | {s.rate(s.nothing):.2f} nothing |"
+        right = "-" if s.precision is None else f"{s.precision:.2f}"
+        return (
+            f"| {s.n} | {s.rate(s.top1):.2f} / {s.rate(s.top3):.2f} | {s.rate(s.near):.2f} "
+            f"| {s.rate(s.answered_confidently):.2f} | {right} |"
+        )
+
+    lines = [
+        "| kind | n | top-1 / top-3 | near | conf. | right | n | top-1 / top-3 | near | conf. | right |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = [(k, (k,)) for k in (*LEXICAL_KINDS, *MEANING_KINDS)]
+    rows += [("words (six kinds)", LEXICAL_KINDS), ("in own words (three)", MEANING_KINDS)]
+    rows += [(k, (k,)) for k in NEGATIVE_KINDS]
+    for label, kinds in rows:
+        negative = kinds[0] in NEGATIVE_KINDS
+        a, b = total(left, kinds), total(right, kinds)
+        if not a.n and not b.n:
+            continue
+        lines.append(f"| {label} " + cells(a, negative)[1:] + cells(b, negative)[1:].lstrip("|"))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--set" in argv:
@@ -199,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     engine = QuoteEngine.load()
     engine.options = switched_off(engine.options, without)
     engine.meaning()  # load before timing anything
+    if "--markdown" in argv:
+        for left, right in ((TUNING_SETS, HELDOUT_SETS), (("asked",), ("heldout_asked",))):
+            print(f"{' + '.join(left)} || {' + '.join(right)}")
+            print("\n".join(markdown(merged(engine, left), merged(engine, right))))
+            print()
+        return 0
     for name in names:
         scores, misses = evaluate(engine, load_queries(name))
         print(f"== {name}" + (f" (without {', '.join(sorted(without))})" if without else ""))
