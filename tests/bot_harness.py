@@ -16,9 +16,10 @@ emulator queued is in that set, so "the bot ignored it" is a real assertion.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -271,6 +272,28 @@ class BotHarness:
 
 
 # -- small helpers -------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    engine: QuoteEngine, folder: Path, env: dict[str, str] | None = None, *, checked: bool = True
+) -> AsyncIterator[BotHarness]:
+    """The real Application against a fresh emulator; stopped afterwards, and with
+    `checked`, nothing Telegram rejected and no unexpected error logged."""
+    emu = BotApiEmulator(token=TOKEN, username=BOT_USERNAME)
+    await emu.start()
+    harness = BotHarness(emu, engine, folder, env or {})
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        try:
+            await harness.stop()
+        finally:
+            await emu.stop()
+    if checked:
+        assert harness.rejected() == [], "Telegram rejected messages the bot sent"
+        assert harness.unexpected_errors() == [], "errors were logged"
 
 
 def link_urls(message: StoredMessage) -> list[str]:

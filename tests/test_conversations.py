@@ -39,8 +39,8 @@ from bot.daily.times import Zone, utc_now
 from bot.search.engine import QuoteEngine
 from bot.search.transcript import format_hms
 from bot.storage import MIGRATIONS, Store, SubscriptionStore
-from tests.bot_harness import BOT_USERNAME, TOKEN, BotHarness, button_text, link_urls
-from tests.emulator import BotApiEmulator, Chat, StoredMessage
+from tests.bot_harness import BotHarness, button_text, link_urls, running_bot
+from tests.emulator import Chat, StoredMessage
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -270,17 +270,8 @@ async def test_daily_quote_of_a_removed_conversation_falls_back_to_all(
 
 @pytest.fixture
 async def bot(two: QuoteEngine, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    emu = BotApiEmulator(token=TOKEN, username=BOT_USERNAME)
-    await emu.start()
-    harness = BotHarness(emu, two, tmp_path / "bot", {})
-    await harness.start()
-    yield harness
-    try:
-        await harness.stop()
-    finally:
-        await emu.stop()
-    assert harness.rejected() == [], "Telegram rejected messages the bot sent"
-    assert harness.unexpected_errors() == [], "errors were logged"
+    async with running_bot(two, tmp_path / "bot") as harness:
+        yield harness
 
 
 def video_links(message: StoredMessage) -> list[str]:

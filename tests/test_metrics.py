@@ -13,8 +13,7 @@ import pytest
 from bot import metrics
 from bot.daily.times import utc_now
 from bot.search.engine import QuoteEngine
-from tests.bot_harness import BOT_USERNAME, TOKEN, BotHarness, eventually
-from tests.emulator import BotApiEmulator
+from tests.bot_harness import BotHarness, eventually, running_bot
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -28,17 +27,8 @@ def sample(name: str, **labels: str) -> float:
 
 @pytest.fixture
 async def bot(engine: QuoteEngine, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    emu = BotApiEmulator(token=TOKEN, username=BOT_USERNAME)
-    await emu.start()
-    harness = BotHarness(emu, engine, tmp_path / "bot", {})
-    await harness.start()
-    try:
+    async with running_bot(engine, tmp_path / "bot", checked=False) as harness:
         yield harness
-    finally:
-        try:
-            await harness.stop()
-        finally:
-            await emu.stop()
 
 
 async def test_a_flood_wait_is_counted_and_the_send_then_succeeds(bot: BotHarness) -> None:

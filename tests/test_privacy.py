@@ -19,8 +19,13 @@ from bot.app.quotebot import Options, QuoteBot
 from bot.app.sender import Sender
 from bot.search.engine import QuoteEngine
 from bot.storage import QueryRecord, Store
-from tests.bot_harness import ADMIN_ID, BOT_USERNAME, TOKEN, BotHarness, button_text, eventually
-from tests.emulator import BotApiEmulator
+from tests.bot_harness import (
+    ADMIN_ID,
+    BotHarness,
+    button_text,
+    eventually,
+    running_bot,
+)
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -32,19 +37,8 @@ DAY = 86400
 
 @pytest.fixture
 async def bot(engine: QuoteEngine, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    emu = BotApiEmulator(token=TOKEN, username=BOT_USERNAME)
-    await emu.start()
-    harness = BotHarness(emu, engine, tmp_path / "bot", {})
-    await harness.start()
-    try:
+    async with running_bot(engine, tmp_path / "bot") as harness:
         yield harness
-    finally:
-        try:
-            await harness.stop()
-        finally:
-            await emu.stop()
-    assert harness.rejected() == [], "Telegram rejected messages the bot sent"
-    assert harness.unexpected_errors() == [], "errors were logged"
 
 
 def counts(db_path: Path, user_id: int, group_id: int) -> dict[str, int]:

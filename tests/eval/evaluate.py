@@ -226,7 +226,7 @@ def markdown(left: dict[str, KindScore], right: dict[str, KindScore]) -> list[st
         a, b = total(left, kinds), total(right, kinds)
         if not a.n and not b.n:
             continue
-        lines.append(f"| {label} " + cells(a, negative)[1:] + cells(b, negative)[1:].lstrip("|"))
+        lines.append(f"| {label} |" + cells(a, negative)[1:] + cells(b, negative)[1:])
     return lines
 
 
