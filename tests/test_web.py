@@ -379,3 +379,11 @@ def test_quotebot_web_refuses_a_bad_port(capsys) -> None:
         main(["web", "--port", "70000"])
     assert exit_.value.code == 2
     assert "must be between 0 and 65535" in capsys.readouterr().err
+
+
+def test_rendered_conversation_pages_are_bounded(engine, tmp_path) -> None:
+    front = WebFront(engine=lambda: engine, cards=CardCache(tmp_path), max_bodies=1)
+    zh = front.body(engine, "l367", "zh")
+    assert front.body(engine, "l367", "zh") is zh  # kept
+    en = front.body(engine, "l367", "en")
+    assert list(front._bodies) == [(id(engine), "l367", "en")] and "Sam Altman" in en

@@ -108,7 +108,8 @@ class WebFront:
     send: SendPassage | None = None  # "send this passage to my chat" (needs token)
     limit: RateLimit = field(default_factory=RateLimit)
     init_max_age: int = MAX_AGE
-    _bodies: dict[tuple[int, str, str], str] = field(default_factory=dict, repr=False)
+    max_bodies: int = 32  # conversation pages kept rendered (~0.3 MB each), least recent dropped
+    _bodies: OrderedDict[tuple[int, str, str], str] = field(default_factory=OrderedDict, repr=False)
     _engine_id: int = 0
 
     def __post_init__(self) -> None:
@@ -118,14 +119,19 @@ class WebFront:
         self.asset_version = digest.hexdigest()[:12]
 
     def body(self, engine: QuoteEngine, conv_id: str, lang: Lang) -> str:
-        """A conversation's turns as HTML, rendered once per engine and language."""
+        """A conversation's turns as HTML, rendered once per engine and language and kept
+        for the `max_bodies` most recently read (a catalogue's pages are not all held)."""
         if id(engine) != self._engine_id:
             self._bodies.clear()
             self._engine_id = id(engine)
         key = (id(engine), conv_id, lang)
-        if key not in self._bodies:
-            self._bodies[key] = pages.conversation_body(engine, engine.conversations[conv_id], lang)
-        return self._bodies[key]
+        body = self._bodies.pop(key, None)
+        if body is None:
+            body = pages.conversation_body(engine, engine.conversations[conv_id], lang)
+        self._bodies[key] = body  # the most recent last
+        while len(self._bodies) > self.max_bodies:
+            self._bodies.popitem(last=False)
+        return body
 
 
 class Page(tornado.web.RequestHandler):
