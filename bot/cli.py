@@ -1,5 +1,5 @@
-"""The `quotebot` command line: search, card, console, index, run; add, conversations, remove;
-backup, restore, doctor.
+"""The `quotebot` command line: search, card, console, index, web, run; add, conversations,
+remove; backup, restore, doctor.
 
 `run` is the one place that reaches into `handlers/` (and so Telegram); every
 other command uses only the core, which keeps `quotebot search` fast to start.
@@ -34,6 +34,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 1 <= value <= 50:
         raise argparse.ArgumentTypeError(f"must be between 1 and 50, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
     return value
 
 
@@ -207,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Bundled conversations cannot be removed.",
     )
     remove.add_argument("conv_id", metavar="ID", help="the conversation's id (see `conversations`)")
+    web = sub.add_parser(
+        "web",
+        help="serve the conversations as web pages on 127.0.0.1 (no token needed)",
+        description=(
+            "Serve the web pages (the catalogue, each conversation, share pages with quote "
+            "cards, the search API) on 127.0.0.1 and print the URL. Stop with Ctrl-C."
+        ),
+    )
+    web.add_argument(
+        "--port",
+        type=_port,
+        default=8080,
+        help="port on 127.0.0.1 (default 8080; 0 picks a free one)",
+    )
     backup = sub.add_parser(
         "backup",
         help="copy the database consistently, even while the bot runs",
@@ -356,6 +380,35 @@ def cmd_card(args: argparse.Namespace, engine) -> int:
         print(f"{PROG}: error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(args.out)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace, engine, settings) -> int:
+    """`quotebot web`: the web front alone on 127.0.0.1, with the bundled (and library)
+    conversations; the meaning layer is ready before the URL is printed, so every answer
+    is the one `quotebot search` gives."""
+    import asyncio
+
+    from bot.cards import CardCache
+    from bot.search.cache import default_cache_dir
+    from bot.web import WebFront
+    from bot.web.server import serve
+
+    engine.wait_for_meaning()
+    front = WebFront(
+        engine=lambda: engine,
+        cards=CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+        base_url=settings.web_url or "",
+    )
+
+    def ready(port: int) -> None:
+        print(f"quotebot web: serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
+
+    try:
+        asyncio.run(serve(front, "127.0.0.1", args.port, ready))
+    except OSError as exc:
+        print(f"{PROG}: error: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -608,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = QuoteEngine.load(
             settings.data_dir,
             settings.cache_dir,
-            meaning="background" if args.command == "console" else "lazy",
+            meaning="background" if args.command in ("console", "web") else "lazy",
             progress=terminal_progress("embedding passages"),
             library_dir=settings.library_dir,
             index_progress=terminal_progress("indexing conversations"),
@@ -620,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_search(args, engine)
     if args.command == "card":
         return cmd_card(args, engine)
+    if args.command == "web":
+        return cmd_web(args, engine, settings)
     if args.command == "index":
         meaning = engine.meaning()
         models = (

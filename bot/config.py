@@ -63,6 +63,10 @@ class Settings:
     # The largest subtitle file an administrator may send the bot (Telegram lets bots
     # download 20 MB at most).
     upload_max_mb: int = 5
+    # The web front (bot.web): its public base URL, for share links and the Mini App
+    # button; and where polling mode serves it (host, port), None: not served.
+    web_url: str | None = None
+    web_listen: tuple[str, int] | None = None
     log_format: str = "text"  # or "json": one object per line
     log_days: int = 365  # query-log retention
     # (host, port) of the /healthz and /metrics listener in polling mode; None: off.
@@ -226,10 +230,26 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
         library_dir=default_library_dir(env),
         library_poll=_int(env, "QUOTEBOT_LIBRARY_POLL", 2, 0, 3600),
         upload_max_mb=_int(env, "QUOTEBOT_UPLOAD_MAX_MB", 5, 1, 20),
+        web_url=_web_url(env),
+        web_listen=_listen(env, "QUOTEBOT_WEB_LISTEN"),
         log_format=log_format,
         log_days=_int(env, "QUOTEBOT_LOG_DAYS", 365, 1, 36500),
         metrics_listen=_listen(env, "QUOTEBOT_METRICS_LISTEN"),
     )
+
+
+def _web_url(env: dict[str, str]) -> str | None:
+    raw = env.get("QUOTEBOT_WEB_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    local = parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost")
+    if (parts.scheme != "https" and not local) or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "QUOTEBOT_WEB_URL must be the web pages' public https:// URL "
+            f"(no query or fragment), got {raw[:80]!r}"
+        )
+    return raw
 
 
 def load_settings(data_dir: Path | None = None, env_file: Path | None = Path(".env")) -> Settings:

@@ -49,7 +49,8 @@ from bot.search.progress import terminal_progress
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
-from handlers import buttons, cards, commands, inline, messages, subscriptions
+from bot.web import web_routes
+from handlers import buttons, cards, commands, inline, messages, subscriptions, web
 from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.health import Health, PollWatchRequest, routes, serve_metrics, watch_engine
@@ -211,7 +212,7 @@ async def _answered(update: Update, context: Context) -> None:
 def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
     async def post_init(application: Application) -> None:
         store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
-        links = Links(application.bot.username)
+        links = Links(application.bot.username, settings.web_url)
         card_shop = CardShop(
             engine,
             CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
@@ -245,6 +246,10 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             on_subscription_change=daily.wake,
             cards=card_shop,
         )
+        if web.wanted(settings):
+            data.web = web.web_front(application, settings)
+            if settings.web_listen and not settings.webhook_url:
+                data.web_server = web.start_own_server(data.web, *settings.web_listen)
         await _nice_to_have(application, engine)
         if settings.metrics_listen is not None and not settings.webhook_url:
             assert data.health is not None  # set by build_application
@@ -309,6 +314,7 @@ async def _post_stop(application: Application) -> None:
     recorded (after shutdown they would fail and be retried against a closed client)."""
     data: BotData = application.bot_data
     await stop_watch(data.library_watch)
+    await web.stop_own_server(data)
     if data.daily is not None:
         await data.daily.stop()
 
@@ -316,6 +322,7 @@ async def _post_stop(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     data: BotData = application.bot_data
     await stop_watch(data.library_watch)
+    await web.stop_own_server(data)
     if data.metrics_server is not None:
         data.metrics_server.stop()
         data.metrics_server = None
@@ -424,6 +431,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
     health = application.bot_data.health
     assert health is not None  # build_application sets it
     allowed = Update.ALL_TYPES
+    data: BotData = application.bot_data
     secrets = tuple(s for s in (settings.token, settings.webhook_secret) if s)
     try:
         token = settings.require_token()
@@ -441,6 +449,7 @@ def run_bot(settings: Settings, extensions: list[Extension] | None = None) -> in
                     secret=settings.webhook_secret,
                     allowed_updates=allowed,
                     extra_routes=routes(health),
+                    routes=lambda: web_routes(data.web) if data.web is not None else [],
                 )
             )
         else:

@@ -47,7 +47,7 @@ async def press(update: Update, context: Context) -> None:
     if query.message is None or not query.message.is_accessible:
         return  # a button on a message we can no longer see (inline or too old)
     try:
-        await query.edit_message_text(**edit_kwargs(reply))
+        await query.edit_message_text(**edit_kwargs(reply, query.message.chat.type == "private"))
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise

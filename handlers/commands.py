@@ -17,7 +17,8 @@ async def send(update: Update, reply: Reply | None) -> None:
     message = update.effective_message
     if reply is None or message is None or not reply.html:
         return
-    await message.reply_text(**message_kwargs(reply), do_quote=message.chat.type != "private")
+    private = message.chat.type == "private"
+    await message.reply_text(**message_kwargs(reply, private), do_quote=not private)
 
 
 def _args(context: Context) -> str:

@@ -13,6 +13,7 @@ from bot.app.i18n import lang_for
 from bot.app.quotebot import QuoteBot
 from bot.app.sender import Sender
 from bot.daily.scheduler import DailyQuotes
+from bot.web import WebFront
 from handlers.health import Health
 
 
@@ -27,6 +28,10 @@ class BotData:
     secrets: tuple[str, ...] = ()  # scrubbed from error reports besides anything token-shaped
     # Reloads conversations added to or removed from the library (bot.search.watch).
     library_watch: asyncio.Task | None = None
+    # The web pages (bot.web), when QUOTEBOT_WEB_URL or QUOTEBOT_WEB_LISTEN asks for them;
+    # `web_server`: their own server in polling mode (with a webhook they share its server).
+    web: WebFront | None = None
+    web_server: HTTPServer | None = None
     health: Health | None = None  # what /healthz checks
     metrics_server: HTTPServer | None = None  # polling mode's /healthz and /metrics listener
 

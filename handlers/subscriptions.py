@@ -95,7 +95,9 @@ def telegram_sender(bot: Bot):
 
     async def send_daily(chat_id: int, reply: Reply) -> Outcome:
         try:
-            await bot.send_message(chat_id=chat_id, **message_kwargs(reply), rate_limit_args=0)
+            # A private chat's id is its user's (positive); groups' are negative.
+            kwargs = message_kwargs(reply, private=chat_id > 0)
+            await bot.send_message(chat_id=chat_id, **kwargs, rate_limit_args=0)
         except TelegramError as exc:
             return outcome_for(exc)
         return Outcome(Kind.SENT)

@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -164,9 +164,11 @@ async def serve_webhook(
     allowed_updates: Sequence[str],
     max_body: int = MAX_BODY,
     extra_routes: Sequence[tuple[str, Any, dict[str, Any]]] = (),
+    routes: Callable[[], Sequence[Any]] = tuple,
 ) -> None:
     """Run `application` (built with `.updater(None)`) behind our webhook server until a
-    stop signal, in the order of `Application.run_webhook`."""
+    stop signal, in the order of `Application.run_webhook`. `routes` gives further URL
+    rules once post_init has run (the web pages)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -176,7 +178,7 @@ async def serve_webhook(
         await application.initialize()
         if application.post_init:
             await application.post_init(application)
-        app = webhook_app(application, path, secret, max_body, extra_routes)
+        app = webhook_app(application, path, secret, max_body, [*extra_routes, *routes()])
         server = webhook_server(app, max_body)
         server.listen(port, address=listen)  # before setWebhook: a taken port fails first
         await application.bot.set_webhook(

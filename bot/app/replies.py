@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from urllib.parse import quote
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text (after entity parsing)
 MAX_CALLBACK_DATA = 64  # bytes
@@ -22,10 +23,15 @@ class Button:
     text: str
     data: str | None = None  # callback payload, at most 64 bytes
     url: str | None = None
+    # A Mini App page opened inside Telegram. Telegram allows such a button only in a
+    # private chat with the bot, so it always has a `url` too: what other chats get.
+    web_app: str | None = None
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):
             raise ValueError("a button has either data or a url")
+        if self.web_app is not None and self.url is None:
+            raise ValueError("a web_app button needs a url for chats where it cannot open")
         if self.data is not None and not 1 <= len(self.data.encode()) <= MAX_CALLBACK_DATA:
             raise ValueError(f"callback data too long: {self.data!r}")
 
@@ -77,14 +83,34 @@ class InlineCard:
 
 @dataclass
 class Links:
-    """How to build share links; the bot's username is known only once connected."""
+    """How to build share links; the bot's username is known only once connected.
+
+    With `web_url` (QUOTEBOT_WEB_URL, the web pages of bot.web) a share link is the
+    passage's page there, which previews as its quote card wherever it is pasted, and
+    every quote offers the conversation page at that passage (`read`)."""
 
     bot_username: str | None = None
+    web_url: str | None = None
 
     def share(self, passage_id: str) -> str | None:
+        if self.web_url:
+            return f"{self.web_url.rstrip('/')}/q/{quote(passage_id, safe='')}"
         if not self.bot_username:
             return None
         return f"https://t.me/{self.bot_username}?start={passage_id}"
+
+    def read(self, conversation: str, passage_id: str) -> tuple[str, str] | None:
+        """(Mini App page, link for other chats) opening the conversation at the passage;
+        None without web pages. The link is Telegram's main Mini App with the passage as
+        its start parameter (`t.me/<bot>?startapp=<id>`), or the page itself while the
+        bot's name is unknown."""
+        if not self.web_url:
+            return None
+        pid = quote(passage_id, safe="")
+        page = f"{self.web_url.rstrip('/')}/c/{quote(conversation, safe='')}?p={pid}"
+        if not self.bot_username:
+            return page, page
+        return page, f"https://t.me/{self.bot_username}?startapp={pid}"
 
 
 def esc(text: str) -> str:

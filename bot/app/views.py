@@ -16,6 +16,17 @@ def card_button(passage: Passage, lang: Lang) -> Button:
     return Button("🖼 " + _("Card"), data=buttons.send_card(passage.id, "light"))
 
 
+def read_button(passage: Passage, lang: Lang, links: Links) -> Button | None:
+    """On every quote when there are web pages: the conversation around it, as a Mini App
+    (private chats) or a t.me startapp link (elsewhere)."""
+    target = links.read(passage.conversation, passage.id)
+    if target is None:
+        return None
+    _ = gettext_for(lang)
+    page, link = target
+    return Button("📜 " + _("Read around it"), url=link, web_app=page)
+
+
 def several(engine: QuoteEngine) -> bool:
     """Whether quotes must name their conversation (with one, it goes without saying)."""
     return len(engine.conversations) > 1
@@ -88,9 +99,10 @@ def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links
         engine.neighbour(passage.id, 1) is not None,
     )
     question = engine.question_for(passage)
+    read = read_button(passage, lang, links)
     return Reply(
         fit_lines(quote_block(passage, conv, lang, links, several(engine), question)),
-        (row,) if row else (),
+        ((row,) if row else ()) + (((read,),) if read else ()),
         passage_id=passage.id,
     )
 

@@ -47,6 +47,7 @@ _BUTTON_ACTIONS = (
     "callback_data",
     "switch_inline_query",
     "switch_inline_query_current_chat",
+    "web_app",
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _NOT_MODIFIED = (
@@ -169,6 +170,11 @@ def _button(button: Any) -> dict[str, str]:
         raise bad_request(f"can't parse inline keyboard button: several actions: {actions}")
     [action] = actions
     value = button[action]
+    if action == "web_app":  # a Mini App: {"url": "https://…"} (private chats: check_web_app)
+        url = value.get("url") if isinstance(value, dict) else None
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise bad_request("BUTTON_URL_INVALID")
+        return {"text": button["text"], "web_app": {"url": url}}  # type: ignore[dict-item]
     if action not in _BUTTON_ACTIONS or not isinstance(value, str):
         raise bad_request(f"inline button {action!r} is not implemented by the quotebot emulator")
     if action == "callback_data" and len(value.encode()) > CALLBACK_DATA_LIMIT:
@@ -179,6 +185,13 @@ def _button(button: Any) -> dict[str, str]:
         except ValueError as exc:
             raise bad_request(f"inline keyboard button URL '{value}' is invalid: {exc}") from None
     return {"text": button["text"], action: value}
+
+
+def check_web_app(chat: Chat, markup: dict[str, Any] | None) -> None:
+    """Telegram allows web_app buttons only in private chats with the bot."""
+    rows = (markup or {}).get("inline_keyboard", [])
+    if chat.type != "private" and any("web_app" in b for row in rows for b in row):
+        raise bad_request("BUTTON_TYPE_INVALID")
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -358,6 +371,7 @@ class BotApi:
         )
         markup = parse_markup(p.raw.get("reply_markup"))
         chat = self._target(p)
+        check_web_app(chat, markup)
         return self._post(
             p,
             chat,
@@ -399,6 +413,7 @@ class BotApi:
             )
         markup = parse_markup(p.raw.get("reply_markup"))
         chat = self._target(p)
+        check_web_app(chat, markup)
         self.world.files[file_id] = data
         width, height = image_size(data) or (0, 0)
         extra["photo"] = [
@@ -422,6 +437,7 @@ class BotApi:
         if "inline_message_id" in p.raw:
             raise bad_request("inline messages are not implemented by the quotebot emulator")
         chat = self._target(p)
+        check_web_app(chat, markup)
         message = chat.messages.get(p.get_int("message_id", 0) or 0)
         if message is None:
             raise bad_request("message to edit not found")
