@@ -12,6 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERY_SETS = [ROOT / "tests" / "eval" / "queries.toml", ROOT / "tests" / "eval" / "questions.toml"]
 
 
+def eval_queries() -> list[str]:
+    """The queries of the tuning sets (queries, questions, asked), in order."""
+    import tomllib
+
+    out: list[str] = []
+    for path in [*QUERY_SETS, ROOT / "tests" / "eval" / "asked.toml"]:
+        with path.open("rb") as fh:
+            out += [q["q"] for q in tomllib.load(fh)["query"]]
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]

@@ -22,25 +22,16 @@ import argparse
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import QUERY_SETS, ROOT, percentile
+from bench.figures import eval_queries, percentile
 from bot.search.engine import QuoteEngine
 from bot.search.exchanges import exchange_texts
 from bot.search.meaning import load_or_build_meaning
 from bot.search.semantic import load_embedder, load_second_embedder
-
-
-def queries() -> list[str]:
-    out = []
-    for path in [*QUERY_SETS, ROOT / "tests" / "eval" / "asked.toml"]:
-        with path.open("rb") as fh:
-            out += [q["q"] for q in tomllib.load(fh)["query"]]
-    return out
 
 
 def timed(fn, *args) -> float:
@@ -100,7 +91,7 @@ def main() -> int:
     engine = QuoteEngine.load()
     meaning = engine.meaning()
     assert meaning is not None
-    asked = queries()
+    asked = eval_queries()
     embed_first = [timed(first.embed_queries, [q]) for q in asked]
     embed_second = [timed(second.embed_queries, [q]) for q in asked]
     both, one = [], []

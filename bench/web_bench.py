@@ -28,13 +28,12 @@ import json
 import sys
 import threading
 import time
-import tomllib
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import QUERY_SETS, ROOT, p50_p99
+from bench.figures import ROOT, eval_queries, p50_p99
 from bot.cards import CardCache
 from bot.search.engine import QuoteEngine
 from bot.web import RateLimit, WebFront
@@ -69,14 +68,6 @@ METRICS_JS = """() => {
     requests: 1 + res.length,
   };
 }"""
-
-
-def queries() -> list[str]:
-    out = []
-    for path in [*QUERY_SETS, ROOT / "tests" / "eval" / "asked.toml"]:
-        with path.open("rb") as fh:
-            out += [q["q"] for q in tomllib.load(fh)["query"]]
-    return out
 
 
 def start(front: WebFront) -> tuple[str, threading.Event, dict]:
@@ -204,7 +195,7 @@ def main() -> int:
         stop(state)
         stop(big_state)
         return 0
-    qs = queries()
+    qs = eval_queries()
     api_times(base, qs[:20])  # warm-up (the embedder's first calls, the page caches)
     direct_times(engine, qs[:20])
     api, direct = [], []

@@ -4,6 +4,7 @@ pages, and the polling mode's web server sending a passage for a Mini App user."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -16,8 +17,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from bot.search.engine import QuoteEngine
 from bot.web.initdata import sign
-from tests.bot_harness import BOT_USERNAME, TOKEN, BotHarness, link_urls
-from tests.emulator import BotApiEmulator, StoredMessage
+from tests.bot_harness import BOT_USERNAME, TOKEN, BotHarness, link_urls, running_bot
+from tests.emulator import StoredMessage
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -30,24 +31,16 @@ MakeBot = Callable[..., Awaitable[BotHarness]]
 
 @pytest.fixture
 async def make_bot(engine: QuoteEngine, tmp_path: Path) -> AsyncIterator[MakeBot]:
-    made: list[tuple[BotApiEmulator, BotHarness]] = []
+    async with contextlib.AsyncExitStack() as stack:
+        made: list[BotHarness] = []
 
-    async def make(**env: str) -> BotHarness:
-        emu = BotApiEmulator(token=TOKEN, username=BOT_USERNAME)
-        await emu.start()
-        harness = BotHarness(emu, engine, tmp_path / f"bot{len(made)}", env)
-        made.append((emu, harness))
-        await harness.start()
-        return harness
+        async def make(**env: str) -> BotHarness:
+            folder = tmp_path / f"bot{len(made)}"
+            harness = await stack.enter_async_context(running_bot(engine, folder, env))
+            made.append(harness)
+            return harness
 
-    yield make
-    for emu, harness in made:
-        try:
-            await harness.stop()
-        finally:
-            await emu.stop()
-        assert harness.rejected() == [], "Telegram rejected messages the bot sent"
-        assert harness.unexpected_errors() == [], "errors were logged"
+        yield make
 
 
 def read_button(message: StoredMessage) -> dict:
