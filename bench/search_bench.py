@@ -84,7 +84,7 @@ def attach_seed_vectors(engine) -> None:
     import numpy as np
 
     from bot.search.engine import QuoteEngine
-    from bot.search.meaning import MeaningIndex, Vectors, load_or_build_meaning
+    from bot.search.meaning import MeaningIndex, ModelVectors, Vectors, load_or_build_meaning
     from bot.search.semantic import load_embedder
 
     embedder = load_embedder()
@@ -97,7 +97,7 @@ def attach_seed_vectors(engine) -> None:
         np.ascontiguousarray(np.tile(vectors.windows, (reps, 1))[:n]),
         vectors.anchors,
     )
-    engine._meaning = MeaningIndex(embedder, tiled)
+    engine._meaning = MeaningIndex([ModelVectors(embedder, tiled, 1.0)])
 
 
 def serve(

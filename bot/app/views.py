@@ -37,13 +37,17 @@ def conversation_title(conv: Conversation, lang: Lang) -> str:
     return (conv.title if lang == "en" else conv.title_zh) or conv.title or conv.id
 
 
-def question_text(question: Passage, conv: Conversation, lang: Lang) -> str:
-    """The line above an answer: who asked, and the question ("Lex 问：……？")."""
+def question_lines(question: Passage | None, conv: Conversation, lang: Lang) -> list[str]:
+    """The line above an answer, when the engine knows its question: who asked, and
+    the question ("Lex 问：……？"); no line otherwise."""
+    if question is None:
+        return []
     _ = gettext_for(lang)
     host = (
         conv.speakers[question.speaker].display(lang) if question.speaker in conv.speakers else ""
     )
-    return _("{host} asked: {question}").format(host=host, question=question_line(question.text))
+    text = _("{host} asked: {question}").format(host=host, question=question_line(question.text))
+    return [f"<i>{esc(text)}</i>"]
 
 
 def quote_block(
@@ -62,7 +66,7 @@ def quote_block(
     when = format_hms(passage.at)
     video = conv.video_link(passage.at)
     stamp = f'<a href="{esc(video)}">{when}</a>' if video else when
-    lines = [f"<i>{esc(question_text(question, conv, lang))}</i>"] if question else []
+    lines = question_lines(question, conv, lang)
     lines += [
         f"<blockquote>{esc(passage.text)}</blockquote>",
         f"— <b>{esc(speaker)}</b> · {stamp}" if speaker else f"— {stamp}",  # unnamed: no label
@@ -235,8 +239,8 @@ def card_caption_lines(
     """A card's caption: the question the passage answers (when known), who and when
     (linked to the video at that second), the conversation when there are several, the
     share link. The words themselves are on the picture."""
-    asked = [f"<i>{esc(question_text(question, conv, lang))}</i>"] if question else []
-    return asked + quote_block(passage, conv, lang, links, named)[1:]
+    # quote_block without its first line, the blockquote: the words are on the picture.
+    return question_lines(question, conv, lang) + quote_block(passage, conv, lang, links, named)[1:]
 
 
 def card_view(

@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.search.decide import Evidence
+from bot.search.exchanges import Exchanges
 from bot.search.lexical import WordScorer, is_english
 from bot.search.library import PassageTable
 from bot.search.meaning import MeaningIndex
@@ -66,13 +67,11 @@ class Assessment:
 class Weigher:
     """Weighs passages by words and meaning together (see the module)."""
 
-    def __init__(
-        self, table: PassageTable, words: WordScorer, guest: np.ndarray, asked_by: np.ndarray
-    ) -> None:
+    def __init__(self, table: PassageTable, words: WordScorer, exchanges: Exchanges) -> None:
         self.table = table
         self.words = words
-        self.guest = guest  # per row: a guest's passage (not the host's)
-        self.asked_by = asked_by  # per row: the host's passage it answers, or -1
+        self.exchanges = exchanges
+        self.guest = exchanges.guest  # per row: a guest's passage (not the host's)
         self.intro = words.intro
 
     def assess(
@@ -147,7 +146,8 @@ class Weigher:
 
     def _names_host(self, question: Question) -> bool:
         """The question names a host (asks what the host said): their turns stay."""
-        return any(not self.guest[self.words.speaker_mask({s})].any() for s in question.speakers)
+        hosts = self.exchanges.hosts
+        return any(hosts.get(conversation) == number for conversation, number in question.speakers)
 
     def _answers_for_questions(self, picks: list[int], key: np.ndarray) -> list[int]:
         """A host's passage picked for a question in one's own words gives way to the
@@ -156,14 +156,10 @@ class Weigher:
         out: list[int] = []
         for row in picks:
             if not self.guest[row]:
-                turn_end = row
-                while (
-                    self.table.same_turn(turn_end, turn_end + 1)
-                    if turn_end + 1 < len(self.table)
-                    else False
-                ):
+                turn_end = row  # the host turn's last passage: what its answer follows
+                while turn_end + 1 < len(self.table) and self.table.same_turn(row, turn_end + 1):
                     turn_end += 1
-                answer = np.flatnonzero(self.asked_by == turn_end)
+                answer = np.flatnonzero(self.exchanges.asked_by == turn_end)
                 if answer.size and np.isfinite(key[answer]).any():
                     row = int(answer[np.argmax(key[answer])])
             if all(not self.table.same_turn(row, other) for other in out):

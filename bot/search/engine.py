@@ -136,18 +136,9 @@ class QuoteEngine:
         self._meaning_background: BackgroundMeaning | None = None
         self.asks = list(asks)  # bit i of `table.asks` is asks[i]
         self.exchanges = find_exchanges(table, conversations)
-        # Rows of a guest's turns (a speaker other than their conversation's host).
-        host_of = np.array(
-            [self.exchanges.hosts.get(c, -1) for c in table.conversation_ids], dtype=np.int64
-        )
-        self.guest = (
-            (host_of[table.conversation] >= 0) & (table.speaker != host_of[table.conversation])
-            if len(table)
-            else np.zeros(0, bool)
-        )
         self.calibration = load_calibration()
         self.words = WordScorer(table, index, segmenter, aliases, self.intro)
-        self.weigher = Weigher(table, self.words, self.guest, self.exchanges.asked_by)
+        self.weigher = Weigher(table, self.words, self.exchanges)
 
     @classmethod
     def load(

@@ -44,6 +44,7 @@ class Exchanges:
     # transcript often moves a speaker change into a sentence, and the host's
     # "turn" is then the start of the guest's own sentence.
     asks: np.ndarray
+    guest: np.ndarray  # per row: a guest's passage (a speaker other than the host)
 
     def question_of(self, row: int) -> int | None:
         """The row of the question a passage answers (to show above it), or None."""
@@ -82,7 +83,7 @@ def find_exchanges(table: PassageTable, conversations: Sequence[Conversation]) -
     asked_by = np.full(len(table), -1, dtype=np.int64)
     hosts: dict[str, int] = {}
     if len(table) == 0:
-        return Exchanges(asked_by, hosts, np.zeros(0, dtype=bool))
+        return Exchanges(asked_by, hosts, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
     bounds = (np.flatnonzero(np.diff(table.conversation)) + 1).tolist()
     for lo, hi in zip([0, *bounds], [*bounds, len(table)], strict=True):
         conv_id = table.conversation_ids[int(table.conversation[lo])]
@@ -100,10 +101,13 @@ def find_exchanges(table: PassageTable, conversations: Sequence[Conversation]) -
                 continue  # a host turn, or a guest turn that follows another guest's
             end = int(starts[k + 1]) if k + 1 < len(starts) else hi - lo
             asked_by[lo + first : lo + end] = lo + first - 1
-    asks = np.zeros(len(table), dtype=bool)
-    for row in np.flatnonzero(asked_by >= 0).tolist():
-        asks[row] = any(mark in table.texts[int(asked_by[row])] for mark in _QUESTION_MARKS)
-    return Exchanges(asked_by, hosts, asks)
+    asked_rows = np.unique(asked_by[asked_by >= 0])
+    asking = [r for r in asked_rows.tolist() if any(m in table.texts[r] for m in _QUESTION_MARKS)]
+    asks = np.isin(asked_by, asking)
+    host_of = np.array([hosts.get(c, -1) for c in table.conversation_ids], dtype=np.int64)
+    host = host_of[table.conversation]
+    guest = (host >= 0) & (table.speaker != host)
+    return Exchanges(asked_by, hosts, asks, guest)
 
 
 def question_tail(text: str) -> str:

@@ -149,12 +149,7 @@ class MeaningIndex:
     model the similarities are exactly that model's.
     """
 
-    def __init__(
-        self, models: Embedder | Sequence[ModelVectors], vectors: Vectors | None = None
-    ) -> None:
-        if isinstance(models, Embedder):  # one model: MeaningIndex(embedder, vectors)
-            assert vectors is not None
-            models = [ModelVectors(models, vectors, 1.0)]
+    def __init__(self, models: Sequence[ModelVectors]) -> None:
         if not models:
             raise ValueError("a meaning index needs at least one model")
         self.models = tuple(models)
