@@ -27,7 +27,7 @@ from bot.search.meaning import (
     load_or_build_meaning,
 )
 from bot.search.semantic import Embedder, load_second_embedder
-from bot.search.transcript import load_conversation
+from bot.search.transcript import TranscriptError, load_conversation
 
 
 class Hashing:
@@ -147,8 +147,9 @@ def test_the_calibration_file_loads_and_a_bad_one_is_named(tmp_path: Path) -> No
     assert len(calibration.weights) == len(FEATURES) and 0 < calibration.threshold < 1
     bad = tmp_path / "calibration.toml"
     bad.write_text("threshold = 0.5\nbias = 0\n[features.lexical]\nweight = 1\n", encoding="utf-8")
-    with pytest.raises(CalibrationError, match=r"calibration\.toml"):
+    with pytest.raises(CalibrationError, match=r"calibration\.toml") as broken:
         load_calibration(bad)
+    assert isinstance(broken.value, TranscriptError)  # reported in one line, as a bad data file
     text = Calibration(
         0.1, (1.0,) * len(FEATURES), (0.0,) * len(FEATURES), (1.0,) * len(FEATURES), 0.5
     )

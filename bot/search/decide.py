@@ -20,6 +20,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from bot.data import DATA_DIR
+from bot.search.transcript import TranscriptError
 
 CALIBRATION_FILE = DATA_DIR / "decision" / "calibration.toml"
 
@@ -78,8 +79,10 @@ class Calibration:
         return "\n".join(lines)
 
 
-class CalibrationError(ValueError):
-    """The calibration file is missing a feature, or holds something that is not a number."""
+class CalibrationError(TranscriptError):
+    """The calibration file is missing a feature, or holds something that is not a number.
+    A data file that cannot be loaded, like a broken transcript: every entry point
+    reports it in one line naming the file."""
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
@@ -96,9 +99,9 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
             float(data["bias"]), weights, means, scales, float(data["threshold"])
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise CalibrationError(f"{path}: {type(exc).__name__}: {exc}") from None
+        raise CalibrationError(path, None, f"{type(exc).__name__}: {exc}") from None
     if any(s <= 0 or not math.isfinite(s) for s in scales) or not 0 < calibration.threshold < 1:
-        raise CalibrationError(f"{path}: scales must be positive and 0 < threshold < 1")
+        raise CalibrationError(path, None, "scales must be positive and 0 < threshold < 1")
     return calibration
 
 
