@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.search.cache import default_cache_dir  # noqa: E402
+from bot.search.index.build import default_cache_dir  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from tests.emulator import BotApiEmulator  # noqa: E402
 

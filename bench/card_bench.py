@@ -27,8 +27,8 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from bot.cards import card_text, render_card  # noqa: E402
 from bot.cards.render import font  # noqa: E402
-from bot.search.passages import cut_passages  # noqa: E402
-from bot.search.transcript import load_directory  # noqa: E402
+from bot.search.transcripts.conversation import load_directory  # noqa: E402
+from bot.search.transcripts.passages import cut_passages  # noqa: E402
 
 BOT = "QuoteBot367"
 

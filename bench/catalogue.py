@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR  # noqa: E402
 
-from bot.search.transcript import format_hms, load_conversation  # noqa: E402
+from bot.search.transcripts.conversation import format_hms, load_conversation  # noqa: E402
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
 TOPIC_WORDS = 300  # per conversation

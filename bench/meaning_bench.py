@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.figures import eval_queries, percentile
 from bot.search.engine import QuoteEngine
-from bot.search.exchanges import exchange_texts
-from bot.search.meaning import load_or_build_meaning
-from bot.search.semantic import load_embedder, load_second_embedder
+from bot.search.index.exchanges import exchange_texts
+from bot.search.meaning.models import load_embedder, load_second_embedder
+from bot.search.meaning.vectors import load_or_build_meaning
 
 
 def timed(fn, *args) -> float:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR  # noqa: E402
 from figures import QUERY_SETS, p50_p99, rss_mb  # noqa: E402
 
-from bot.search.transcript import format_hms, load_conversation  # noqa: E402
+from bot.search.transcripts.conversation import format_hms, load_conversation  # noqa: E402
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
 # The seed's meaning vectors, embedded once and kept between runs (tens of seconds to make).
@@ -84,8 +84,14 @@ def attach_seed_vectors(engine) -> None:
     import numpy as np
 
     from bot.search.engine import QuoteEngine
-    from bot.search.meaning import MeaningIndex, ModelVectors, Vectors, load_or_build_meaning
-    from bot.search.semantic import load_embedder
+    from bot.search.meaning.layer import MeaningLayer
+    from bot.search.meaning.models import load_embedder
+    from bot.search.meaning.vectors import (
+        MeaningIndex,
+        ModelVectors,
+        Vectors,
+        load_or_build_meaning,
+    )
 
     embedder = load_embedder()
     seed = QuoteEngine.load(DEFAULT_DATA_DIR, SEED_CACHE, meaning="off")
@@ -97,7 +103,7 @@ def attach_seed_vectors(engine) -> None:
         np.ascontiguousarray(np.tile(vectors.windows, (reps, 1))[:n]),
         vectors.anchors,
     )
-    engine._meaning = MeaningIndex([ModelVectors(embedder, tiled, 1.0)])
+    engine.meaning_layer = MeaningLayer.ready(MeaningIndex([ModelVectors(embedder, tiled, 1.0)]))
 
 
 def serve(

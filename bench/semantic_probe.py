@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.search.semantic import Embedder, cosine_top_k, load_embedder  # noqa: E402
+from bot.search.meaning.models import Embedder, cosine_top_k, load_embedder  # noqa: E402
 
 DEFAULT_TRANSCRIPT = ROOT / "data" / "000_c2cd4d18928321da.txt"
 # The project's hand-written relevance set, if present: its paraphrase and
@@ -126,8 +126,8 @@ def split_sentences(turns: list[tuple[str, str]]) -> list[Chunk]:
 
 def split_project(path: Path) -> list[Chunk]:
     """The bot's own passages (bot.passages.cut_passages)."""
-    from bot.search.passages import cut_passages
-    from bot.search.transcript import format_hms, load_conversation
+    from bot.search.transcripts.conversation import format_hms, load_conversation
+    from bot.search.transcripts.passages import cut_passages
 
     conv = load_conversation(path)
     return [Chunk(format_hms(p.turn_start), p.text) for p in cut_passages(conv)]

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.search.exchanges import question_line
-from bot.search.transcript import format_hms
+from bot.search.index.exchanges import question_line
+from bot.search.transcripts.conversation import format_hms
 
 PROG = "quotebot"
 
@@ -390,7 +390,7 @@ def cmd_web(args: argparse.Namespace, engine, settings) -> int:
     import asyncio
 
     from bot.cards import CardCache
-    from bot.search.cache import default_cache_dir
+    from bot.search.index.build import default_cache_dir
     from bot.web import WebFront
     from bot.web.server import serve
 
@@ -423,7 +423,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     """
     import time
 
-    from bot.search.importers import ImportRefused, transcript_sources
+    from bot.search.library import ImportRefused, transcript_sources
 
     if (
         args.video_url is not None
@@ -432,7 +432,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
-    from bot.search.importers.video import is_url
+    from bot.search.library.video import is_url
 
     try:
         paths: list[Path | str] = []
@@ -453,7 +453,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
                 file=sys.stderr,
             )
             return 2
-    from bot.search.progress import terminal_progress
+    from bot.progress import terminal_progress
 
     progress = terminal_progress("importing") if several else None
     failed = 0
@@ -475,7 +475,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
 
 
 def _langs(args: argparse.Namespace) -> list[str]:
-    from bot.search.importers.video import DEFAULT_LANGS
+    from bot.search.library.video import DEFAULT_LANGS
 
     if args.lang:
         return [x.strip() for x in args.lang.split(",") if x.strip()]
@@ -489,13 +489,13 @@ def _add_one(
     """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
     import time
 
-    from bot.search.importers import ImportRefused, read_transcript
-    from bot.search.importers.catalog import LibraryError, add, added_line
+    from bot.search.library import ImportRefused, read_transcript
+    from bot.search.library.catalog import LibraryError, add, added_line
 
     conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
     try:
         if isinstance(source, str):
-            from bot.search.importers.video import fetch
+            from bot.search.library.video import fetch
 
             fetched = fetch(source, _langs(args), args.language)
             draft = fetched.draft
@@ -526,8 +526,8 @@ def _add_one(
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:
-    from bot.search.importers.catalog import entries
-    from bot.search.transcript import TranscriptError
+    from bot.search.library.catalog import entries
+    from bot.search.transcripts.conversation import TranscriptError
 
     try:
         rows = entries(settings.data_dir, _library(args, settings))
@@ -546,7 +546,7 @@ def cmd_conversations(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings) -> int:
-    from bot.search.importers.catalog import LibraryError, remove
+    from bot.search.library.catalog import LibraryError, remove
 
     try:
         path = remove(args.conv_id, _library(args, settings), settings.data_dir)
@@ -649,9 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     import time
 
+    from bot.progress import terminal_progress
     from bot.search.engine import QuoteEngine
-    from bot.search.progress import terminal_progress
-    from bot.search.transcript import TranscriptError
+    from bot.search.transcripts.conversation import TranscriptError
 
     started = time.perf_counter()
     try:

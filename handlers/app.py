@@ -43,9 +43,9 @@ from bot.config import ConfigError, Settings
 from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
+from bot.progress import terminal_progress
 from bot.search import QuoteEngine, TranscriptError
-from bot.search.cache import default_cache_dir
-from bot.search.progress import terminal_progress
+from bot.search.index.build import default_cache_dir
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore

@@ -22,7 +22,7 @@ from bot.app.views import passage_view
 from bot.cards import CardCache
 from bot.config import Settings
 from bot.logs import redact
-from bot.search.cache import default_cache_dir
+from bot.search.index.build import default_cache_dir
 from bot.web import WebFront, web_application, web_server
 from bot.web.server import SendPassage
 from handlers.context import BotData

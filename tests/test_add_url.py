@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.search.importers.video import choose_track, is_url
+from bot.search.library.video import choose_track, is_url
 
 PAGE = """<!DOCTYPE html>
 <html><head><title>Boat workshop #3</title></head><body>

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from bot.data import DATA_DIR
 
-from bot.search.asks import asked, build_asks, carriers, load_asks
 from bot.search.engine import QuoteEngine
-from bot.search.textnorm import normalize
+from bot.search.language.asks import asked, build_asks, carriers, load_asks
+from bot.text import normalize
 
 ENTRIES = [
     {"name": "marriage", "ask": ["结婚", "married", "son"], "answer": ["结婚", "妻子"]},
@@ -128,6 +128,6 @@ def test_an_english_question_is_not_gated_for_being_english(engine: QuoteEngine)
 
 
 def test_a_possessive_left_by_a_removed_name_is_dropped(engine: QuoteEngine) -> None:
-    question = engine.read_question("what are Sam Altman's weaknesses as a CEO")
+    question = engine.read("what are Sam Altman's weaknesses as a CEO").question
     assert "'s" not in question.topic
     assert "weaknesses" in question.topic

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from bot.data import DATA_DIR
 
-from bot.search import cache
-from bot.search.cache import load_or_build
+from bot.search.index import build as cache
+from bot.search.index.build import load_or_build
 from tests.test_catalogue_cache import same_index
 
 
@@ -72,7 +72,7 @@ def test_cache_round_trip_holds_no_pickle(
 def test_truncated_cache_file_is_rebuilt_once_and_then_used(
     cache_dir: Path, caplog: pytest.LogCaptureFixture, victim: str
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.search.cache")
+    caplog.set_level(logging.WARNING, logger="bot.search.index.build")
     folder = cache_folder(cache_dir)
     path = max(folder.iterdir(), key=lambda p: p.stat().st_size)
     path = path if victim == "largest" else folder / victim

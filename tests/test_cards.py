@@ -30,8 +30,8 @@ from bot.cards.layout import (
     wrap,
 )
 from bot.cards.render import COLOURS, FONT_DIR, MARGIN, MAX_HEIGHT, MIN_HEIGHT, WIDTH
-from bot.search.passages import Passage, cut_passages
-from bot.search.transcript import Conversation, load_directory
+from bot.search.transcripts.conversation import Conversation, load_directory
+from bot.search.transcripts.passages import Passage, cut_passages
 
 BOT = "QuoteBot367"
 

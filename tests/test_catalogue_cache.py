@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 from bot.data import DATA_DIR
 
-from bot.search import cache, parts
-from bot.search import index as index_module
-from bot.search.cache import load_or_build
-from bot.search.columns import TextColumn
-from bot.search.index import TermCounts, Vocabulary, assemble, build_index
-from bot.search.meaning import load_or_build_meaning
-from bot.search.semantic import Embedder
-from bot.search.transcript import format_hms
+from bot.search.index import build as cache
+from bot.search.index import inverted as index_module
+from bot.search.index import shards as parts
+from bot.search.index.build import load_or_build
+from bot.search.index.columns import TextColumn
+from bot.search.index.inverted import TermCounts, Vocabulary, assemble, build_index
+from bot.search.meaning.models import Embedder
+from bot.search.meaning.vectors import load_or_build_meaning
+from bot.search.transcripts.conversation import format_hms
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -122,7 +123,7 @@ def test_assembled_parts_give_the_index_one_build_gives() -> None:
 def test_adding_a_conversation_segments_only_that_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.search.cache")
+    caplog.set_level(logging.INFO, logger="bot.search.index.build")
     library, cache_dir = tmp_path / "library", tmp_path / "cache"
     for n in range(2):
         write_conversation(library, n)
@@ -156,7 +157,7 @@ def test_adding_a_conversation_segments_only_that_one(
 def test_a_first_build_on_several_processes_equals_a_build_on_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.search.cache")
+    caplog.set_level(logging.INFO, logger="bot.search.index.build")
     library = tmp_path / "library"
     for n in range(5):
         write_conversation(library, n)
@@ -177,7 +178,7 @@ def test_a_first_build_on_several_processes_equals_a_build_on_one(
 def test_a_damaged_part_is_segmented_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.search.cache")
+    caplog.set_level(logging.INFO, logger="bot.search.index.build")
     library, cache_dir = tmp_path / "library", tmp_path / "cache"
     write_conversation(library, 0)
     first = load_or_build(DATA_DIR, cache_dir, library, workers=1)
@@ -295,7 +296,7 @@ def test_a_build_deletes_what_nobody_used_for_a_week_and_keeps_the_rest(tmp_path
 def test_parts_that_cannot_be_cached_cost_one_warning_and_no_answer(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, workers: int
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.search.cache")
+    caplog.set_level(logging.WARNING, logger="bot.search.index.build")
     library, cache_dir = tmp_path / "library", tmp_path / "cache"
     for n in range(4):
         write_conversation(library, n)
@@ -337,7 +338,7 @@ def test_workers_leave_when_a_build_is_stopped(tmp_path: Path, signal_name: str)
     script = (
         "from pathlib import Path\n"
         "from bot.data import DATA_DIR\n"
-        "from bot.search.cache import load_or_build\n"
+        "from bot.search.index.build import load_or_build\n"
         "if __name__ == '__main__':\n"
         f"    load_or_build(DATA_DIR, Path({str(tmp_path / 'cache')!r}), Path({str(library)!r}), workers=2)\n"
     )

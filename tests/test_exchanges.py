@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from bot.search.engine import QuoteEngine
-from bot.search.exchanges import (
+from bot.search.index.exchanges import (
     QUESTION_LINE_CHARS,
     exchange_texts,
     find_exchanges,
     question_line,
 )
-from bot.search.library import table_from_conversations
-from bot.search.transcript import TranscriptError, load_conversation
+from bot.search.index.table import table_from_conversations
+from bot.search.transcripts.conversation import TranscriptError, load_conversation
 
 META = """id = "t1"
 title = "Test"

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from bot.data import DATA_DIR
 
-from bot.search.importers import ImportRefused, read_transcript
-from bot.search.importers.catalog import LibraryError, add, entries, remove
-from bot.search.importers.common import hms, join
-from bot.search.library import table_from_conversations
-from bot.search.passages import Quality, cut_passages
-from bot.search.transcript import load_conversation
+from bot.search.index.table import table_from_conversations
+from bot.search.library import ImportRefused, read_transcript
+from bot.search.library.catalog import LibraryError, add, entries, remove
+from bot.search.library.cues import hms, join
+from bot.search.transcripts.conversation import load_conversation
+from bot.search.transcripts.passages import Quality, cut_passages
 
 SEED = DATA_DIR / "000_c2cd4d18928321da.txt"
 
@@ -280,7 +280,7 @@ def test_library_rules(tmp_path: Path) -> None:
 
 
 def test_cache_key_covers_the_library(tmp_path: Path) -> None:
-    from bot.search.cache import data_key
+    from bot.search.index.build import data_key
 
     lib = tmp_path / "lib"
     before = data_key(DATA_DIR, lib)
@@ -426,7 +426,7 @@ def test_seed_recut_as_vtt_is_found_at_its_second(tmp_path: Path, shared_cache) 
 def test_index_cache_keeps_the_times_cues_gave(tmp_path: Path) -> None:
     """The cache keeps a conversation's metadata and its passages' seconds (cut with the
     cue times), not the turns themselves: a running engine never needs them."""
-    from bot.search.cache import load_or_build
+    from bot.search.index.build import load_or_build
 
     lib = tmp_path / "lib"
     conv = add(read_transcript(write(tmp_path, "show.vtt", VTT)), lib, DATA_DIR)

@@ -12,22 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.search.decide import (
+from bot.search.engine import QuoteEngine
+from bot.search.index.table import table_from_conversations
+from bot.search.meaning.models import Embedder, load_second_embedder
+from bot.search.meaning.vectors import (
+    FUSION_WEIGHTS,
+    MeaningIndex,
+    load_or_build_meaning,
+)
+from bot.search.ranking.calibration import (
     FEATURES,
     Calibration,
     CalibrationError,
     Evidence,
     load_calibration,
 )
-from bot.search.engine import QuoteEngine
-from bot.search.library import table_from_conversations
-from bot.search.meaning import (
-    FUSION_WEIGHTS,
-    MeaningIndex,
-    load_or_build_meaning,
-)
-from bot.search.semantic import Embedder, load_second_embedder
-from bot.search.transcript import TranscriptError, load_conversation
+from bot.search.transcripts.conversation import TranscriptError, load_conversation
 
 
 class Hashing:

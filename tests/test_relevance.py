@@ -178,16 +178,16 @@ def test_words_answer_while_the_meaning_layer_is_built_in_the_background(
 ) -> None:
     import threading
 
-    from bot.search.meaning import BackgroundMeaning
+    from bot.search.meaning.layer import MeaningLayer
 
     release = threading.Event()
 
-    def slow_build():
+    def slow_build(publish):
         release.wait(10)
         return engine.meaning()
 
     fresh = without_meaning(engine)
-    fresh._meaning_background = BackgroundMeaning(slow_build).start()
+    fresh.meaning_layer = MeaningLayer.in_background(slow_build)
     assert fresh.search("人类反馈强化学习")[0].confident  # no wait for the model
     assert fresh.search("他们怎么看开源模型的风险") == [] or all(
         r.confident for r in fresh.search("他们怎么看开源模型的风险")
@@ -201,8 +201,8 @@ def test_a_model_failing_while_embedding_passages_leaves_search_by_words(
     engine: QuoteEngine, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
     """A remote server can fail mid-build: one warning, then words only, never a traceback."""
-    from bot.search import engine as engine_module
-    from bot.search.semantic import EmbeddingError
+    from bot.search.meaning import layer as layer_module
+    from bot.search.meaning.models import EmbeddingError
 
     class FailingEmbedder:
         model_id, dim = "failing", 384
@@ -210,7 +210,7 @@ def test_a_model_failing_while_embedding_passages_leaves_search_by_words(
         def embed_passages(self, texts, progress=None):
             raise EmbeddingError("embeddings server http://127.0.0.1:1/v1: HTTP 500")
 
-    monkeypatch.setattr(engine_module, "load_embedder", FailingEmbedder)
+    monkeypatch.setattr(layer_module, "load_embedder", FailingEmbedder)
     fresh = without_meaning(engine)
     fresh.attach_meaning("lazy", tmp_path)
     assert fresh.search("他们怎么看开源模型的风险") == []

@@ -29,8 +29,8 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.search import semantic
-from bot.search.semantic import (
+from bot.search.meaning import models as semantic
+from bot.search.meaning.models import (
     ENV_KEY,
     ENV_MODEL,
     ENV_PREFIX,

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from bot.data import DATA_DIR
 
-from bot.search.importers import read_transcript
-from bot.search.importers.catalog import add
-from bot.search.passages import MAX_PASSAGE, cut_passages
-from bot.search.transcript import load_conversation
+from bot.search.library import read_transcript
+from bot.search.library.catalog import add
+from bot.search.transcripts.conversation import load_conversation
+from bot.search.transcripts.passages import MAX_PASSAGE, cut_passages
 from tests.fixtures.subtitles import make
 
 FIXTURES = Path(make.__file__).parent
@@ -307,7 +307,7 @@ def test_a_season_at_once_names_the_failing_file(tmp_path: Path) -> None:
     ],
 )
 def test_broken_files_still_refused(tmp_path: Path, name: str, content: str, message: str) -> None:
-    from bot.search.importers import ImportRefused
+    from bot.search.library import ImportRefused
 
     path = tmp_path / name
     path.write_text(content)

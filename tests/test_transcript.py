@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.search.passages import Quality, cut_passages, split_sentences
-from bot.search.transcript import (
+from bot.search.transcripts.conversation import (
     TranscriptError,
     format_hms,
     load_conversation,
     load_directory,
 )
+from bot.search.transcripts.passages import Quality, cut_passages, split_sentences
 
 SEED = DEFAULT_DATA_DIR / "000_c2cd4d18928321da.txt"
 META = SEED.with_suffix(".toml").read_text(encoding="utf-8")

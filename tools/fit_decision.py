@@ -1,4 +1,4 @@
-"""Fit the confident-or-not decision (bot.search.decide) on the tuning query sets.
+"""Fit the confident-or-not decision (bot.search.ranking.calibration) on the tuning query sets.
 
     python tools/fit_decision.py            # print the out-of-fold curve
     python tools/fit_decision.py --write    # and write data/decision/calibration.toml
@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.search.decide import CALIBRATION_FILE, FEATURES, Calibration
 from bot.search.engine import QuoteEngine
-from bot.search.transcript import format_hms
+from bot.search.ranking.calibration import CALIBRATION_FILE, FEATURES, Calibration
+from bot.search.transcripts.conversation import format_hms
 from tests.eval.evaluate import TUNING_SETS, load_queries
 
 L2 = 1.0

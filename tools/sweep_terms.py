@@ -27,9 +27,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from bot.search.aliases import Aliases, load_aliases
-from bot.search.textnorm import normalize
-from bot.search.transcript import format_hms, load_conversation
+from bot.search.language.aliases import Aliases, load_aliases
+from bot.search.transcripts.conversation import format_hms, load_conversation
+from bot.text import normalize
 
 # Characters used mostly for their sound when Chinese spells a foreign name
 # (Xinhua transliteration tables plus the ones machine translation likes).

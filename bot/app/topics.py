@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.search.textnorm import has_searchable_text
+from bot.text import has_searchable_text
 
 
 def load_topics(data_dir: Path) -> list[str]:

@@ -1,6 +1,6 @@
 """Subtitles sent to the bot as a file by an administrator, imported into the library.
 
-The same reader and library as `quotebot add` (bot.search.importers): the reply is
+The same reader and library as `quotebot add` (bot.search.library): the reply is
 the same one summary line, or the same one-line error. The running bot's library
 watch (bot.search.watch) then serves the new conversation without a restart.
 These lines are for the operator and, like the command line's, in English.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import PurePath
 
-from bot.search.importers import SUFFIXES, ImportRefused, read_transcript
-from bot.search.importers.catalog import LibraryError, add, added_line
+from bot.search.library import SUFFIXES, ImportRefused, read_transcript
+from bot.search.library.catalog import LibraryError, add, added_line
 
 # Telegram lets a bot download files of at most 20 MB (getFile).
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024

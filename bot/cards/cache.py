@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bot.cards import render
 from bot.cards.render import Style
-from bot.search.passages import Passage
-from bot.search.transcript import Conversation, format_hms
+from bot.search.transcripts.conversation import Conversation, format_hms
+from bot.search.transcripts.passages import Passage
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -5,9 +5,9 @@ The names below are the engine's public surface; the modules behind them
 """
 
 from bot.search.engine import QuoteEngine, Result
-from bot.search.exchanges import question_line
-from bot.search.passages import Passage, Quality
-from bot.search.transcript import Conversation, TranscriptError, format_hms
+from bot.search.index.exchanges import question_line
+from bot.search.transcripts.conversation import Conversation, TranscriptError, format_hms
+from bot.search.transcripts.passages import Passage, Quality
 
 __all__ = [
     "Conversation",

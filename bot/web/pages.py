@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.app.i18n import Lang, gettext_for
 from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms
-from bot.search.exchanges import question_line
+from bot.search.index.exchanges import question_line
 
 
 def N_(text: str) -> str:

@@ -36,7 +36,7 @@ from tornado.httpserver import HTTPServer
 from bot.app.i18n import Lang
 from bot.cards import CardCache
 from bot.search import QuoteEngine
-from bot.search.textnorm import clean_input, has_searchable_text
+from bot.text import clean_input, has_searchable_text
 from bot.web import pages
 from bot.web.initdata import MAX_AGE, InvalidInitData, check_init_data
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.search.engine import QuoteEngine, SearchOptions
-from bot.search.transcript import format_hms
+from bot.search.transcripts.conversation import format_hms
 
 HERE = Path(__file__).parent
 TUNING_SETS = ("queries", "questions", "asked")

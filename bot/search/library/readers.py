@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from bot.search.importers.common import (
+from bot.search.library.cues import (
     Draft,
     DraftTurn,
     ImportRefused,
@@ -18,7 +18,12 @@ from bot.search.importers.common import (
     merge_cues,
     shape_cues,
 )
-from bot.search.transcript import Speaker, TranscriptError, load_conversation, parse_turns
+from bot.search.transcripts.conversation import (
+    Speaker,
+    TranscriptError,
+    load_conversation,
+    parse_turns,
+)
 
 FORMATS = "WebVTT (.vtt), SRT (.srt), JSON segments (.json) or the seed format (.txt)"
 _NOT_SUBTITLES = f"not a subtitle file (expected {FORMATS})"

@@ -7,7 +7,8 @@ uses counting against it) and how closely the query's characters align with
 it (rapidfuzz, which forgives typos). A question is scored as typed and
 without its frame (怎么看, 吗, "what does … think about"), and a speaker it
 names prefers that speaker's turns. The confidence is evidence only; what
-to do with it is decided in bot.search.engine.
+to do with it is decided in bot.search.engine. The query arrives read
+once (bot.search.query); this module only scores it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.search.aliases import Aliases
-from bot.search.index import InvertedIndex
-from bot.search.library import PassageTable
-from bot.search.passages import Quality
-from bot.search.question import Question
-from bot.search.segment import Segmenter
-from bot.search.textnorm import HAN, compact_text, has_searchable_text, normalize
+from bot.search.index.inverted import InvertedIndex
+from bot.search.index.table import PassageTable
+from bot.search.language.aliases import Aliases
+from bot.search.language.question import Question
+from bot.search.language.segmenter import Segmenter
+from bot.search.transcripts.passages import Quality
+from bot.text import HAN, compact_text, normalize
 
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]{0,15}(?:\s[^<>]{0,100})?/?>")
 MAX_QUERY_CHARS = 300  # longer input is cut: no passage is longer than this
@@ -75,14 +76,8 @@ class WordScorer:
     def fold(self, text: str) -> str:
         return self.aliases.fold(normalize(text))
 
-    def prepare(self, query: str) -> PreparedQuery | None:
-        """Normalise a query; None when it holds nothing searchable (emoji, punctuation)."""
-        query = clean_query(query)
-        if not has_searchable_text(query):
-            return None
-        return self._prepare_folded(self.fold(query))
-
-    def _prepare_folded(self, text: str) -> PreparedQuery | None:
+    def prepare_folded(self, text: str) -> PreparedQuery | None:
+        """A normalised, alias-folded text's terms; None when it has none."""
         words, bigrams = self.segmenter.terms(text)
         compact = compact_text(text)
         if not words and not bigrams and not compact:
@@ -109,10 +104,10 @@ class WordScorer:
         # question about Sam is rarely answered by a passage that names him.
         variants = [full]
         if question.speakers and question.unnamed:
-            unnamed = self._prepare_folded(self.aliases.fold(question.unnamed))
+            unnamed = self.prepare_folded(self.aliases.fold(question.unnamed))
             variants = [unnamed] if unnamed is not None else variants
         if frames and question.topic:
-            core = self._prepare_folded(self.aliases.fold(question.topic))
+            core = self.prepare_folded(self.aliases.fold(question.topic))
             if core is not None and core.text != variants[0].text:
                 variants.append(core)
         as_typed = 0.0

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.library import PassageTable
-from bot.search.transcript import Conversation
+from bot.search.index.table import PassageTable
+from bot.search.transcripts.conversation import Conversation
 
 # How much of the question goes in front of an answer when it is embedded:
 # its end, where the question is asked.

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from bot.search.transcript import Conversation, Turn
+from bot.search.transcripts.conversation import Conversation, Turn
 
 # A sentence ends at Chinese or Latin terminal punctuation, keeping closing
 # quotes and brackets with it.

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.columns import TextColumn
-from bot.search.segment import BIGRAM_PREFIX
+from bot.search.index.columns import TextColumn
+from bot.search.language.segmenter import BIGRAM_PREFIX
 
 K1 = 1.2
 B = 0.75

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.importers.common import Draft, ImportRefused
-from bot.search.importers.readers import read_transcript
+from bot.search.library.cues import Draft, ImportRefused
+from bot.search.library.readers import read_transcript
 
 # Subtitle formats read_transcript takes, most preferred first.
 _EXTS = ("vtt", "srt", "json")

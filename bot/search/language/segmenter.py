@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jieba
 
-from bot.search.textnorm import HAN, normalize
+from bot.text import HAN, normalize
 
 jieba.setLogLevel(logging.WARNING)
 

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.textnorm import normalize
+from bot.text import normalize
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ a retelling, English), every passage is weighed by its closeness in meaning
 its lexical confidence, of being the speaker a question names or — for a
 question that names nobody — of being the guest's answer, less the
 introduction's. The best passages of different turns are the picks; what is
-known about the first (`bot.search.decide.Evidence`) is what the calibrated
+known about the first (`bot.search.ranking.calibration.Evidence`) is what the calibrated
 decision weighs. The engine (bot.search.engine) decides; this module only
 weighs.
 """
@@ -18,14 +18,15 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.search.decide import Evidence
-from bot.search.exchanges import Exchanges
-from bot.search.lexical import WordScorer, is_english
-from bot.search.library import PassageTable
-from bot.search.meaning import MeaningIndex
-from bot.search.question import Question
+from bot.search.index.exchanges import Exchanges
+from bot.search.index.table import PassageTable
+from bot.search.language.question import Question
+from bot.search.meaning.vectors import MeaningIndex
+from bot.search.query import Query
+from bot.search.ranking.calibration import Evidence
+from bot.search.ranking.words import WordScorer
 
-# Ordering words and meaning together (QuoteEngine.assess): a passage's
+# Ordering words and meaning together (Weigher.assess): a passage's
 # closeness in meaning in standard deviations over the passages, plus these
 # shares of its lexical confidence, of being the named speaker's, and (for a
 # question in one's own words that names nobody) of being the guest's answer,
@@ -56,7 +57,7 @@ class Parts(Protocol):
 
 @dataclass(frozen=True)
 class Assessment:
-    """Words and meaning weighed together for one query (QuoteEngine.assess)."""
+    """Words and meaning weighed together for one query (Weigher.assess)."""
 
     picks: list[tuple[int, float]]  # (row, score shown) of different turns, best first
     similarity: np.ndarray  # per row: closeness in meaning, both models fused
@@ -76,9 +77,8 @@ class Weigher:
 
     def assess(
         self,
-        cleaned: str,
+        query: Query,
         scored: list[tuple[int, float, float]],
-        question: Question,
         allowed: np.ndarray | None,
         answerable: np.ndarray | None,
         meaning: MeaningIndex,
@@ -88,11 +88,10 @@ class Weigher:
         evidence the decision weighs. None when no model could embed the query."""
         if not options.second_model:
             meaning = meaning.first()
-        qvec = meaning.embed(cleaned)
+        qvec = meaning.embed(query.cleaned)
         if qvec is None:
             return None
-        english = is_english(cleaned)
-        own_words = question.framed or english
+        question, english, own_words = query.question, query.english, query.own_words
         # Every passage that answers a question is also matched with that question:
         # on the tuning sets this helped statements (retellings) as well as questions.
         similarity, off_topic = meaning.fused(qvec, options.exchanges)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.textnorm import compact_text, normalize
+from bot.text import compact_text, normalize
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.search.columns import TextColumn
-from bot.search.passages import Passage, Quality, cut_passages
-from bot.search.transcript import Conversation
+from bot.search.index.columns import TextColumn
+from bot.search.transcripts.conversation import Conversation
+from bot.search.transcripts.passages import Passage, Quality, cut_passages
 
 
 @dataclass
@@ -29,7 +29,7 @@ class PassageTable:
     at: np.ndarray  # int32 seconds
     quality: np.ndarray  # int8
     # Bit i: the passage (or its neighbour) carries the answer to ask i of
-    # data/asks.toml (bot.search.asks); filled in by the index build.
+    # data/asks.toml (bot.search.language.asks); filled in by the index build.
     asks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     # Alias-folded text without spaces or punctuation, for fuzzy alignment;
     # made by the index build so queries never re-normalise passages.

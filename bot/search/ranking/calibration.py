@@ -20,7 +20,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from bot.data import DATA_DIR
-from bot.search.transcript import TranscriptError
+from bot.search.transcripts.conversation import TranscriptError
 
 CALIBRATION_FILE = DATA_DIR / "decision" / "calibration.toml"
 

@@ -13,7 +13,7 @@ Every refusal is an `ImportRefused` whose message is one line naming the
 file and the line or cue.
 """
 
-from bot.search.importers.common import (
+from bot.search.library.cues import (
     Cue,
     Draft,
     DraftTurn,
@@ -24,7 +24,7 @@ from bot.search.importers.common import (
     shape_cues,
     summary,
 )
-from bot.search.importers.readers import FORMATS, SUFFIXES, read_transcript, transcript_sources
+from bot.search.library.readers import FORMATS, SUFFIXES, read_transcript, transcript_sources
 
 __all__ = [
     "FORMATS",

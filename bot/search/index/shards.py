@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.search.aliases import Aliases
-from bot.search.arrayfiles import (
+from bot.search.index.arrayfiles import (
     CacheError,
     check,
     read_folder,
@@ -33,13 +32,14 @@ from bot.search.arrayfiles import (
     text_dtypes,
     write_folder,
 )
-from bot.search.asks import Ask, carrier_bits
-from bot.search.columns import TextColumn
-from bot.search.index import TermCounts
-from bot.search.library import PassageTable, table_from_conversations
-from bot.search.segment import Segmenter
-from bot.search.textnorm import compact_text, normalize
-from bot.search.transcript import Conversation, Speaker
+from bot.search.index.columns import TextColumn
+from bot.search.index.inverted import TermCounts
+from bot.search.index.table import PassageTable, table_from_conversations
+from bot.search.language.aliases import Aliases
+from bot.search.language.asks import Ask, carrier_bits
+from bot.search.language.segmenter import Segmenter
+from bot.search.transcripts.conversation import Conversation, Speaker
+from bot.text import compact_text, normalize
 
 PART_FORMAT = "5"
 # Every passage column, with the dtype it must have (all one-dimensional).

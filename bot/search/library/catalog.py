@@ -20,8 +20,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.search.importers.common import Draft, summary
-from bot.search.transcript import (
+from bot.search.library.cues import Draft, summary
+from bot.search.transcripts.conversation import (
     Conversation,
     TranscriptError,
     format_hms,

@@ -3,14 +3,14 @@
 Segmenting a large catalogue with jieba's full dictionary takes minutes;
 loading the result takes well under a second. Two levels of cache:
 
-- `parts/part-<key>`: one conversation segmented (`bot.search.parts`), keyed
+- `parts/part-<key>`: one conversation segmented (`bot.search.index.shards`), keyed
   by its own files and the shared word lists. Adding a conversation segments
   only that one; a first build of many segments them on every core.
 - `index-<key>`: the whole index, assembled from the parts and keyed by every
   data file, so editing a transcript, an alias or a stopword rebuilds it and
   nothing else does. A restart loads this folder and nothing else.
 
-Both are `bot.search.arrayfiles` folders: no pickles, every file checked
+Both are `bot.search.index.arrayfiles` folders: no pickles, every file checked
 against its SHA-256 and its dtype; a folder that fails any check is rebuilt
 and replaced, so the next start uses it.
 """
@@ -34,8 +34,7 @@ from typing import Any
 import jieba
 import numpy as np
 
-from bot.search.aliases import Aliases, load_aliases
-from bot.search.arrayfiles import (
+from bot.search.index.arrayfiles import (
     CacheError,
     check,
     feed,
@@ -47,10 +46,8 @@ from bot.search.arrayfiles import (
     write_folder,
     write_into_place,
 )
-from bot.search.asks import Ask, load_asks
-from bot.search.index import InvertedIndex, Vocabulary, assemble
-from bot.search.library import PassageTable
-from bot.search.parts import (
+from bot.search.index.inverted import InvertedIndex, Vocabulary, assemble
+from bot.search.index.shards import (
     PART_FORMAT,
     TABLE_ARRAYS,
     Part,
@@ -60,14 +57,17 @@ from bot.search.parts import (
     segment,
     write_part,
 )
-from bot.search.segment import (
+from bot.search.index.table import PassageTable
+from bot.search.language.aliases import Aliases, load_aliases
+from bot.search.language.asks import Ask, load_asks
+from bot.search.language.segmenter import (
     Segmenter,
     is_dictionary_word,
     load_word_list,
     read_user_dict,
     write_compact_dict,
 )
-from bot.search.transcript import (
+from bot.search.transcripts.conversation import (
     Conversation,
     catalogue_files,
     load_conversation,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.library import PassageTable
-from bot.search.semantic import Embedder
+from bot.search.index.table import PassageTable
+from bot.search.meaning.models import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class Vectors:
     windows: np.ndarray  # (n, dim) unit rows: each passage with its neighbours
     anchors: np.ndarray  # (len(OFF_TOPIC), dim) unit rows
     # (n, dim) unit rows: an answer with the end of the question it follows
-    # (bot.search.exchanges); a passage that answers no question has its own vector.
+    # (bot.search.index.exchanges); a passage that answers no question has its own vector.
     # None: the same as `passages`.
     exchanges: np.ndarray | None = None
 
@@ -257,7 +257,7 @@ def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
         log.warning("meaning vectors %s do not match the passages; rebuilding", path)
         return None
     with contextlib.suppress(OSError):
-        os.utime(path)  # in use: not pruned (bot.search.cache.prune)
+        os.utime(path)  # in use: not pruned (bot.search.index.build.prune)
     return array
 
 
@@ -285,7 +285,7 @@ def load_or_build_meaning(
 
     Each conversation's vectors come from the cache, or are embedded (only the
     conversations that have none) and cached. `exchanges` (per row: an answer
-    with the end of its question, or None; bot.search.exchanges) are embedded
+    with the end of its question, or None; bot.search.index.exchanges) are embedded
     beside the passages. The models are built fastest first, and `publish`
     hears of the index after each: a newcomer gets meaning from the fast model
     in seconds while the slow one is still embedding.
