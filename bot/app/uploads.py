@@ -2,7 +2,7 @@
 
 The same reader and library as `quotebot add` (bot.search.library): the reply is
 the same one summary line, or the same one-line error. The running bot's library
-watch (bot.search.watch) then serves the new conversation without a restart.
+watch (bot.search.LibraryWatch) then serves the new conversation without a restart.
 These lines are for the operator and, like the command line's, in English.
 """
 
@@ -11,8 +11,14 @@ from __future__ import annotations
 import time
 from pathlib import PurePath
 
-from bot.search.library import SUFFIXES, ImportRefused, read_transcript
-from bot.search.library.catalog import LibraryError, add, added_line
+from bot.search.library import (
+    SUFFIXES,
+    ImportRefused,
+    LibraryError,
+    add,
+    added_line,
+    read_transcript,
+)
 
 # Telegram lets a bot download files of at most 20 MB (getFile).
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024

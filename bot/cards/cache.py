@@ -22,8 +22,7 @@ from pathlib import Path
 
 from bot.cards import render
 from bot.cards.render import Style
-from bot.search.transcripts.conversation import Conversation, format_hms
-from bot.search.transcripts.passages import Passage
+from bot.search import Conversation, Passage, format_hms
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

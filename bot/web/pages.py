@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from bot.app.i18n import Lang, gettext_for
-from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms
-from bot.search.index.exchanges import question_line
+from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms, question_line
 
 
 def N_(text: str) -> str:
