@@ -30,14 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import ExtBot  # noqa: E402
 
-from bot.daily.pacing import Pacer  # noqa: E402
 from bot.daily.scheduler import DailyQuotes  # noqa: E402
+from bot.daily.throttle_sends import Pacer  # noqa: E402
 from bot.search.engine import QuoteEngine  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
-from handlers.ratelimit import PacedRateLimiter  # noqa: E402
+from handlers.delivery import telegram_sender  # noqa: E402
 from handlers.render import DEFAULTS  # noqa: E402
-from handlers.subscriptions import telegram_sender  # noqa: E402
+from handlers.throttle_api import PacedRateLimiter  # noqa: E402
 from tests.emulator import BotApiEmulator, peak_rate  # noqa: E402
 
 TOKEN = "123456:BENCH-secret-token-abcdef"
