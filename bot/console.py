@@ -62,11 +62,12 @@ class Console:
         """What each command of the table does in the console (a test checks none is missing)."""
         bot, who = self.bot, self.sender
 
-        async def now(reply: Reply) -> Reply:
+        async def at_once(reply: Reply) -> Reply:
+            """A quick answer (QuoteBot computes it without waiting), awaitable like the rest."""
             return reply
 
         return {
-            "start": lambda args: now(bot.start(who, args)),
+            "start": lambda args: at_once(bot.start(who, args)),
             "quote": lambda args: bot.query(who, args, kind="quote"),
             "topic": lambda args: bot.topic(who, args),
             "random": lambda args: bot.random_quote(who, args),
@@ -74,9 +75,9 @@ class Console:
             "subscribe": lambda args: bot.subscribe(who, args.split()),
             "unsubscribe": lambda args: bot.unsubscribe(who),
             "conversation": lambda args: bot.conversation(who, args),
-            "privacy": lambda args: now(bot.privacy(who)),
+            "privacy": lambda args: at_once(bot.privacy(who)),
             "forget": lambda args: bot.forget(who),
-            "help": lambda args: now(bot.help(who)),
+            "help": lambda args: at_once(bot.help(who)),
             "stats": lambda args: bot.stats(who),
         }
 

@@ -168,10 +168,13 @@ class QuoteBot:
         return self.help(sender, welcome=True)
 
     def help(self, sender: Sender, welcome: bool = False) -> Reply:
+        """/help (and /start's welcome): the conversations, then the commands the command
+        table (bot.app.commands) offers, then inline mode when the bot has a username."""
         _ = gettext_for(sender.lang)
         conversations = list(self.engine.conversations.values())
+        many = several(self.engine)
         lines = []
-        if several(self.engine):
+        if many:
             if welcome:
                 lines.append(esc(_("Hello! I quote these conversations back to you:")))
             lines.extend(listing(conversations, sender.lang, HELP_LISTING))
@@ -187,7 +190,7 @@ class QuoteBot:
                 )
             )
         )
-        if several(self.engine):
+        if many:
             lines.append(
                 esc(
                     _(
@@ -196,7 +199,7 @@ class QuoteBot:
                 )
             )
         lines.append("")
-        for command, text in help_lines(several(self.engine)):
+        for command, text in help_lines(many):
             lines.append(f"{command} {esc(_(text))}")
         if self.links.bot_username:
             lines.append("")
