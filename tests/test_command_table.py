@@ -29,8 +29,10 @@ from bot.config import Settings
 from bot.console import Console
 from bot.search.engine import QuoteEngine
 from bot.storage import Store
+from handlers import context as handler_context
 from handlers.app import COMMAND_CALLBACKS, build_application, chat_filter, commands_for
 from handlers.context import Context, sender
+from tests.bot_harness import running_bot
 from tests.test_conversations import write_second
 
 NAMES = [c.name for c in COMMANDS]
@@ -160,3 +162,22 @@ def test_an_updates_sender_is_built_once(application: Application) -> None:
     context = Context.from_update(update, application)
     first = sender(update, context)
     assert first == Sender(5, "private", 5, "zh") and sender(update, context) is first
+
+
+async def test_the_flood_guard_and_the_answering_handler_share_one_sender(
+    engine: QuoteEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[Sender] = []
+    build = handler_context._sender
+
+    def counted(update: Update, context: Context) -> Sender:
+        built.append(build(update, context))
+        return built[-1]
+
+    monkeypatch.setattr(handler_context, "_sender", counted)
+    async with running_bot(engine, tmp_path / "bot") as bot:
+        li = bot.user("Li")
+        for text in ("人类反馈强化学习", "/quote 人类反馈强化学习", "/help"):
+            built.clear()
+            reply = await bot.ask(bot.dm(li), li, text)
+            assert reply.text and len(built) == 1, text
