@@ -6,8 +6,8 @@
 Sets up N private chats in the emulator (tests/emulator, on 127.0.0.1), N
 subscriptions all due in the same minute, a share of users who blocked the
 bot (403), and bursts of 429 RetryAfter injected while the run goes on. The
-scheduler (bot.daily.scheduler.DailyQuotes), the pacer, and the Telegram sender of
-handlers/subscriptions.py with a python-telegram-bot ExtBot (its rate limiter
+scheduler (bot.daily.scheduler.DailyQuotes), the pacer (bot.daily.throttle_sends), and the Telegram sender of
+handlers/delivery.py with a python-telegram-bot ExtBot (its rate limiter
 backed by the pacer, as in production) deliver them. It reports the time to deliver all, lost and
 duplicate messages, the peak send rate in any sliding one-second window, and
 peak memory (of this process, which also hosts the emulator).
