@@ -48,8 +48,8 @@ from bot.daily.scheduler import DailyQuotes
 from bot.daily.throttle_sends import Pacer
 from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
-from bot.search.cache import default_cache_dir
-from bot.search.progress import terminal_progress
+from bot.search.index.build import default_cache_dir
+from bot.progress import terminal_progress
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
