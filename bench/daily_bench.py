@@ -6,8 +6,8 @@
 Sets up N private chats in the emulator (tests/emulator, on 127.0.0.1), N
 subscriptions all due in the same minute, a share of users who blocked the
 bot (403), and bursts of 429 RetryAfter injected while the run goes on. The
-scheduler (bot.daily.scheduler.DailyQuotes), the pacer, and the Telegram sender of
-handlers/subscriptions.py with a python-telegram-bot ExtBot (its rate limiter
+scheduler (bot.daily.scheduler.DailyQuotes), the pacer (bot.daily.throttle_sends), and the Telegram sender of
+handlers/delivery.py with a python-telegram-bot ExtBot (its rate limiter
 backed by the pacer, as in production) deliver them. It reports the time to deliver all, lost and
 duplicate messages, the peak send rate in any sliding one-second window, and
 peak memory (of this process, which also hosts the emulator).
@@ -30,14 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import ExtBot  # noqa: E402
 
-from bot.daily.pacing import Pacer  # noqa: E402
 from bot.daily.scheduler import DailyQuotes  # noqa: E402
+from bot.daily.throttle_sends import Pacer  # noqa: E402
 from bot.search.engine import QuoteEngine  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.subscriptions import SubscriptionStore  # noqa: E402
-from handlers.ratelimit import PacedRateLimiter  # noqa: E402
+from handlers.delivery import telegram_sender  # noqa: E402
 from handlers.render import DEFAULTS  # noqa: E402
-from handlers.subscriptions import telegram_sender  # noqa: E402
+from handlers.throttle_api import PacedRateLimiter  # noqa: E402
 from tests.emulator import BotApiEmulator, peak_rate  # noqa: E402
 
 TOKEN = "123456:BENCH-secret-token-abcdef"

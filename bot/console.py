@@ -14,14 +14,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from bot.app.commands import command_for
 from bot.app.i18n import Lang, gettext_for
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Button, CardReply, Links, Reply
 from bot.app.sender import Sender
 from bot.app.topics import load_topics
 from bot.config import Settings
-from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.throttle_sends import Pacer
 from bot.search.engine import QuoteEngine
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
@@ -40,59 +41,70 @@ def console_text(markup: str) -> str:
     return html.unescape(text)
 
 
-class Console:
-    """Routes console input to QuoteBot; the terminal twin of handlers/."""
+Route = Callable[[str], Awaitable[Reply]]
 
-    def __init__(
-        self, bot: QuoteBot, lang: Lang, out: TextIO, commands: dict | None = None
-    ) -> None:
+
+class Console:
+    """Routes console input to QuoteBot; the terminal twin of handlers/.
+
+    Commands are routed by the command table (bot.app.commands), as a private
+    chat's: what each does here is `routes()`.
+    """
+
+    def __init__(self, bot: QuoteBot, lang: Lang, out: TextIO) -> None:
         self.bot = bot
         self.out = out
         self.sender = Sender(CONSOLE_CHAT_ID, "console", CONSOLE_CHAT_ID, lang, is_admin=True)
         self.buttons: list[Button] = []
         self.last_passage: str | None = None  # the last passage shown: /card draws it
-        self.extra_commands: dict[str, Callable[[Sender, str], Awaitable[Reply]]] = commands or {}
+
+    def routes(self) -> dict[str, Route]:
+        """What each command of the table does in the console (a test checks none is missing)."""
+        bot, who = self.bot, self.sender
+
+        async def at_once(reply: Reply) -> Reply:
+            """A quick answer (QuoteBot computes it without waiting), awaitable like the rest."""
+            return reply
+
+        return {
+            "start": lambda args: at_once(bot.start(who, args)),
+            "quote": lambda args: bot.query(who, args, kind="quote"),
+            "topic": lambda args: bot.topic(who, args),
+            "random": lambda args: bot.random_quote(who, args),
+            "card": self.card,
+            "subscribe": lambda args: bot.subscribe(who, args.split()),
+            "unsubscribe": lambda args: bot.unsubscribe(who),
+            "conversation": lambda args: bot.conversation(who, args),
+            "privacy": lambda args: at_once(bot.privacy(who)),
+            "forget": lambda args: bot.forget(who),
+            "help": lambda args: at_once(bot.help(who)),
+            "stats": lambda args: bot.stats(who),
+        }
 
     async def handle(self, line: str) -> Reply | None:
         line = line.strip()
         if line.isdigit() and self.buttons:
-            index = int(line) - 1
-            if not 0 <= index < len(self.buttons):
-                return Reply(html.escape(f"Choose 1-{len(self.buttons)}."))
-            button = self.buttons[index]
-            if button.url:
-                return Reply(html.escape(button.url))
-            reply = await self.bot.press(self.sender, button.data or "")
-            if isinstance(reply, CardReply):
-                return await self.card_file(reply.passage_id, reply.style)
-            return reply or self.bot.expired_button(self.sender)
+            return await self.press(int(line) - 1)
         match = _COMMAND.match(line)
         if not match:
             return await self.bot.query(self.sender, line)
-        command, args = match.group(1).lower(), (match.group(3) or "").strip()
-        if command == "start":
-            return self.bot.start(self.sender, args)
-        if command == "help":
-            return self.bot.help(self.sender)
-        if command == "quote":
-            return await self.bot.query(self.sender, args, kind="quote")
-        if command == "topic":
-            return await self.bot.topic(self.sender, args)
-        if command == "random":
-            return await self.bot.random_quote(self.sender, args)
-        if command == "conversation":
-            return await self.bot.conversation(self.sender, args)
-        if command == "card":
-            return await self.card(args)
-        if command == "stats":
-            return await self.bot.stats(self.sender)
-        if command == "forget":
-            return await self.bot.forget(self.sender)
-        if command == "privacy":
-            return self.bot.privacy(self.sender)
-        if command in self.extra_commands:
-            return await self.extra_commands[command](self.sender, args)
-        return self.bot.unknown_command(self.sender)
+        name, args = match.group(1).lower(), (match.group(3) or "").strip()
+        command = command_for(name, "private")  # the console is a private chat
+        if command is None:
+            return self.bot.unknown_command(self.sender)
+        return await self.routes()[command.name](args)
+
+    async def press(self, index: int) -> Reply | None:
+        """Typing a shown button's number presses it."""
+        if not 0 <= index < len(self.buttons):
+            return Reply(html.escape(f"Choose 1-{len(self.buttons)}."))
+        button = self.buttons[index]
+        if button.url:
+            return Reply(html.escape(button.url))
+        reply = await self.bot.press(self.sender, button.data or "")
+        if isinstance(reply, CardReply):
+            return await self.card_file(reply.passage_id, reply.style)
+        return reply or self.bot.expired_button(self.sender)
 
     async def card(self, args: str) -> Reply:
         """/card: the last shown passage's card as a PNG file (its path is printed);
@@ -162,7 +174,7 @@ async def _loop(
             subscriptions=daily.subscriptions,
             on_subscription_change=daily.wake,
         )
-        console = Console(bot, lang, out, commands=console_commands(bot))
+        console = Console(bot, lang, out)
         daily.start()
         if settings.library_poll > 0:
             watch = LibraryWatch(
@@ -190,18 +202,6 @@ async def _loop(
             await daily.stop()
         await store.close()
     return 0
-
-
-def console_commands(bot: QuoteBot) -> dict:
-    """Commands whose core call takes the argument list rather than the raw text."""
-
-    async def subscribe(sender: Sender, args: str) -> Reply:
-        return await bot.subscribe(sender, args.split())
-
-    async def unsubscribe(sender: Sender, args: str) -> Reply:
-        return await bot.unsubscribe(sender)
-
-    return {"subscribe": subscribe, "unsubscribe": unsubscribe}
 
 
 def run_console(engine: QuoteEngine, settings: Settings, lang: Lang = "zh") -> int:

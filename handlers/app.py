@@ -1,10 +1,12 @@
 """The composition root: the one place the Telegram Application is built and run.
 
 `quotebot run` calls `run_bot`; tests call `build_application` and drive it
-against a local Bot API emulator. Everything the bot says comes from
-bot.app.quotebot.QuoteBot; this module wires the storage, the daily
-scheduler and the handlers together, with start-up, shutdown and the error
-handler (which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID).
+against a local Bot API emulator. What the bot answers comes from
+bot.app.quotebot.QuoteBot, and its commands (handlers, menu) from the command
+table, bot.app.commands; this module wires the storage, the daily scheduler
+and the handlers together, with start-up, shutdown and the error handler
+(which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID and tells the
+user something went wrong).
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ from telegram.ext import (
 
 from bot import metrics
 from bot.app.cards import CardShop
-from bot.app.i18n import gettext_for, lang_for
+from bot.app.commands import COMMANDS, EVERYWHERE, Scope, menu_commands
+from bot.app.i18n import Lang, gettext_for, lang_for
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links
 from bot.app.topics import load_topics
+from bot.app.views import several
 from bot.cards import CardCache
 from bot.config import ConfigError, Settings
-from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes
+from bot.daily.throttle_sends import Pacer
 from bot.logs import redact
 from bot.progress import terminal_progress
 from bot.search import QuoteEngine, TranscriptError
@@ -50,13 +54,13 @@ from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
 from bot.storage import CardFileStore, Store, SubscriptionStore
 from bot.web import web_routes
-from handlers import buttons, cards, commands, inline, messages, subscriptions, web
+from handlers import buttons, cards, chat_settings, commands, delivery, inline, messages, web
 from handlers.context import CONTEXT_TYPES, BotData, Context
 from handlers.guard import duplicate_filter, flood_guard
 from handlers.health import Health, PollWatchRequest, routes, serve_metrics, watch_engine
-from handlers.ratelimit import PacedRateLimiter
 from handlers.render import DEFAULTS
 from handlers.startup import wait_for_bot_api
+from handlers.throttle_api import PacedRateLimiter
 from handlers.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
@@ -64,19 +68,22 @@ log = logging.getLogger(__name__)
 PRIVATE_MESSAGES = filters.ChatType.PRIVATE & (
     filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
 )
-COMMANDS = [
-    ("quote", "Find the quote that matches your words", "查找与你的词句最匹配的原话"),
-    ("topic", "Best passages on a topic", "关于某个话题的几段原话"),
-    ("random", "A random quote", "随机一段原话"),
-    ("card", "A quote as a picture", "把原话做成图片卡片"),
-    ("subscribe", "A quote every day at your time", "每天定时收到一段原话"),
-    ("unsubscribe", "Stop the daily quote", "取消每日原话"),
-    ("privacy", "What the bot keeps about you", "机器人保存了你的哪些信息"),
-    ("forget", "Delete what the bot keeps about you", "删除机器人保存的你的信息"),
-    ("help", "What this bot can do", "这个机器人能做什么"),
-]
-# Only a bot with several conversations has something to choose.
-CONVERSATION_COMMAND = ("conversation", "Choose the conversation to search", "选择要搜索的对话")
+# The callback answering each command of bot.app.commands.COMMANDS (a test checks they match).
+COMMAND_CALLBACKS: dict[str, Callable[[Update, Context], Awaitable[None]]] = {
+    "start": commands.start,
+    "quote": commands.quote,
+    "topic": commands.topic,
+    "random": commands.random_quote,
+    "card": cards.card,
+    "subscribe": chat_settings.subscribe,
+    "unsubscribe": chat_settings.unsubscribe,
+    "conversation": chat_settings.conversation,
+    "privacy": commands.privacy,
+    "forget": commands.forget,
+    "help": commands.help_command,
+    "stats": commands.stats,
+}
+_CHATS = {"private": filters.ChatType.PRIVATE, "groups": filters.ChatType.GROUPS}
 
 DESCRIPTION_ZH = "我从 Lex Fridman 与 Sam Altman 的对话（#367）中为你找到原话：谁说的、在第几分钟。"
 DESCRIPTION_EN = "I find the passage you mean in Lex Fridman's conversation #367 with Sam Altman."
@@ -84,11 +91,14 @@ DESCRIPTION_LIMIT = 512  # Telegram's limit on a bot's description
 LAST_GROUP = 1_000_000  # after every other handler group (extensions use small numbers)
 
 
-def commands_for(engine: QuoteEngine) -> list[tuple[str, str, str]]:
-    """The command menu: /conversation only when there is more than one to choose from."""
-    if len(engine.conversations) < 2:
-        return COMMANDS
-    return [*COMMANDS[:-1], CONVERSATION_COMMAND, COMMANDS[-1]]
+def commands_for(engine: QuoteEngine, lang: Lang) -> list[BotCommand]:
+    """The command menu in one language, from the command table: /conversation only when
+    there is more than one conversation to choose from.
+
+    The menu is set for every chat at once (Telegram's default scope), which is right
+    while every command in it is answered everywhere (a test checks that they are).
+    """
+    return [BotCommand(name, menu.text(lang)) for name, menu in menu_commands(several(engine))]
 
 
 def descriptions(engine: QuoteEngine) -> tuple[str, str]:
@@ -146,7 +156,18 @@ def build_application(
     return application
 
 
+def chat_filter(scopes: frozenset[Scope]) -> filters.BaseFilter | None:
+    """A command's chats as a CommandHandler filter; None (CommandHandler's default:
+    messages in any chat) for a command answered everywhere."""
+    if scopes == EVERYWHERE:
+        return None
+    [scope] = scopes
+    return filters.UpdateType.MESSAGES & _CHATS[scope]
+
+
 def add_handlers(application: Application) -> None:
+    """Every handler of the bot, in its group: the guards first, one CommandHandler per
+    entry of the command table, then buttons, inline queries and private messages."""
     # Group -3 notes when an update is taken, the last group when its handlers are done
     # (the answer latency metric).
     application.add_handler(TypeHandler(Update, _taken), group=-3)
@@ -155,18 +176,9 @@ def add_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, duplicate_filter()), group=-2)
     # Group -1 next: a flooding user's update stops there (ApplicationHandlerStop).
     application.add_handler(TypeHandler(Update, flood_guard), group=-1)
-    application.add_handler(CommandHandler("start", commands.start))
-    application.add_handler(CommandHandler("help", commands.help_command))
-    application.add_handler(CommandHandler("quote", commands.quote))
-    application.add_handler(CommandHandler("topic", commands.topic))
-    application.add_handler(CommandHandler("random", commands.random_quote))
-    application.add_handler(CommandHandler("stats", commands.stats))
-    application.add_handler(CommandHandler("card", cards.card))
-    application.add_handler(CommandHandler("subscribe", subscriptions.subscribe))
-    application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
-    application.add_handler(CommandHandler("conversation", subscriptions.conversation))
-    application.add_handler(CommandHandler("forget", commands.forget))
-    application.add_handler(CommandHandler("privacy", commands.privacy))
+    for command in COMMANDS:
+        callback = COMMAND_CALLBACKS[command.name]
+        application.add_handler(CommandHandler(command.name, callback, chat_filter(command.scopes)))
     application.add_handler(CallbackQueryHandler(buttons.press))
     application.add_handler(InlineQueryHandler(inline.inline_handler()))
     application.add_handler(
@@ -200,11 +212,11 @@ def _surface(update: Update) -> str:
 
 
 async def _taken(update: Update, context: Context) -> None:
-    context.taken_at = time.perf_counter()  # type: ignore[attr-defined]
+    context.taken_at = time.perf_counter()
 
 
 async def _answered(update: Update, context: Context) -> None:
-    taken = getattr(context, "taken_at", None)
+    taken = context.taken_at
     if taken is not None:
         metrics.ANSWER_SECONDS.labels(_surface(update)).observe(time.perf_counter() - taken)
 
@@ -222,10 +234,10 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         daily = DailyQuotes(
             SubscriptionStore(store.db),
             engine,
-            subscriptions.telegram_sender(application.bot),  # paced by the bot's rate limiter
+            delivery.telegram_sender(application.bot),  # paced by the bot's rate limiter
             links=links,
             catch_up=settings.catch_up,
-            send_card=cards.telegram_card_sender(application.bot, card_shop),
+            send_card=delivery.telegram_card_sender(application.bot, card_shop),
         )
         data: BotData = application.bot_data
         data.daily = daily
@@ -290,13 +302,12 @@ async def _nice_to_have(application: Application, engine: QuoteEngine) -> None:
     Each call is tried on its own, so one refused call costs only itself.
     """
     bot = application.bot
-    commands = commands_for(engine)
     description_zh, description_en = descriptions(engine)
     calls = [
-        ("command menu (zh)", bot.set_my_commands([BotCommand(c, zh) for c, _, zh in commands])),
+        ("command menu (zh)", bot.set_my_commands(commands_for(engine, "zh"))),
         (
             "command menu (en)",
-            bot.set_my_commands([BotCommand(c, en) for c, en, _ in commands], language_code="en"),
+            bot.set_my_commands(commands_for(engine, "en"), language_code="en"),
         ),
         ("description (zh)", bot.set_my_description(description_zh)),
         ("description (en)", bot.set_my_description(description_en, language_code="en")),

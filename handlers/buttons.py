@@ -12,8 +12,8 @@ from bot.app.i18n import gettext_for
 from bot.app.replies import CardReply
 from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
+from handlers.permissions import may_press
 from handlers.render import edit_kwargs
-from handlers.subscriptions import may_manage
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def press(update: Update, context: Context) -> None:
     who = sender(update, context)
     _ = gettext_for(who.lang)
     data = query.data or ""
-    if quotebot(context).changes_chat(data) and not await may_manage(update, context):
+    if not await may_press(update, context, data):
         # Refused: say so on the button, and leave the message (the choice) as it is.
         await query.answer(quotebot(context).refused_change(who), show_alert=True)
         return

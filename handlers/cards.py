@@ -12,15 +12,13 @@ import logging
 from typing import Any
 
 from telegram import Bot, InputFile, Message, ReplyParameters, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from bot.app.cards import CardShop
 from bot.app.replies import CardReply, Reply
-from bot.daily.scheduler import Kind, Outcome
-from handlers.commands import send
 from handlers.context import Context, quotebot, sender
 from handlers.render import keyboard
-from handlers.subscriptions import outcome_for
+from handlers.replying import send
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +72,3 @@ async def card(update: Update, context: Context) -> None:
     """/card <words>: the best match as a quote card."""
     text = " ".join(context.args or [])
     await answer(update, context, await quotebot(context).card(sender(update, context), text))
-
-
-def telegram_card_sender(bot: Bot, shop: CardShop):
-    """The daily scheduler's card send: one photo, its failure read as a text send's."""
-
-    async def send_daily_card(chat_id: int, card: CardReply) -> Outcome:
-        try:
-            await send_card(bot, chat_id, card, shop, rate_limit_args=0)
-        except TelegramError as exc:
-            return outcome_for(exc)
-        except Exception as exc:  # a render failure: skip today, like any other failure
-            log.exception("daily card for chat %s could not be drawn", chat_id)
-            return outcome_for(exc)
-        return Outcome(Kind.SENT)
-
-    return send_daily_card

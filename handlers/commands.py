@@ -1,24 +1,18 @@
-"""One handler per command; each asks bot.app's QuoteBot and sends what it answers.
+"""The commands that only ask bot.app's QuoteBot and send what it answers.
 
-Flooding users never get here: handlers/guard.py stops them first.
+/card is handlers/cards.py's (a photo), and /subscribe, /unsubscribe and
+/conversation are handlers/chat_settings.py's (they ask who may change them).
+Which command reaches which callback is handlers/app.py's `COMMAND_CALLBACKS`,
+checked against bot.app.commands.COMMANDS. Flooding users never get here:
+handlers/guard.py stops them first.
 """
 
 from __future__ import annotations
 
 from telegram import InputFile, Update
 
-from bot.app.replies import Reply
 from handlers.context import Context, quotebot, sender
-from handlers.render import message_kwargs
-
-
-async def send(update: Update, reply: Reply | None) -> None:
-    """Answer in the chat the update came from (empty silent replies send nothing)."""
-    message = update.effective_message
-    if reply is None or message is None or not reply.html:
-        return
-    private = message.chat.type == "private"
-    await message.reply_text(**message_kwargs(reply, private), do_quote=not private)
+from handlers.replying import send
 
 
 def _args(context: Context) -> str:

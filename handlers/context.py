@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from tornado.httpserver import HTTPServer
 
 from bot.app.i18n import lang_for
@@ -36,8 +36,27 @@ class BotData:
     metrics_server: HTTPServer | None = None  # polling mode's /healthz and /metrics listener
 
 
-Context = CallbackContext[ExtBot[None], dict, dict, BotData]
-CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+class Context(CallbackContext[ExtBot[None], dict, dict, BotData]):
+    """PTB's context, carrying who is asking and when the update was taken.
+
+    PTB builds one context per update and hands it to every handler group that
+    takes the update, so the Sender built for the flood guard (group -1) is the
+    one the answering handler (group 0) reads, and the time noted in group -3 is
+    read in the last group (the answer latency metric).
+    """
+
+    def __init__(
+        self,
+        application: Application,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.asker: Sender | None = None
+        self.taken_at: float | None = None  # time.perf_counter() when group -3 took it
+
+
+CONTEXT_TYPES = ContextTypes(context=Context, bot_data=BotData)
 
 
 def quotebot(context: Context) -> QuoteBot:
@@ -48,6 +67,13 @@ def quotebot(context: Context) -> QuoteBot:
 
 
 def sender(update: Update, context: Context) -> Sender:
+    """Who is asking, and where: built once per update, then kept on its context."""
+    if context.asker is None:
+        context.asker = _sender(update, context)
+    return context.asker
+
+
+def _sender(update: Update, context: Context) -> Sender:
     user = update.effective_user
     chat = update.effective_chat
     return Sender(

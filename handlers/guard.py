@@ -2,7 +2,7 @@
 
 An update that some handler of group 0 would answer (a command, a private
 message, a button press, an inline query) counts against its user's
-per-minute budget (bot.app.flood). Over budget, the update stops here
+per-minute budget (bot.app.throttle_users). Over budget, the update stops here
 (ApplicationHandlerStop): a message gets one polite answer a minute, then
 silence; a button press a short notice; an inline query no answer at all.
 Updates no handler answers (group chatter, member updates) are not counted.

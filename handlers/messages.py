@@ -8,8 +8,8 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from handlers.commands import send
 from handlers.context import Context, quotebot, sender
+from handlers.replying import send
 
 log = logging.getLogger(__name__)
 

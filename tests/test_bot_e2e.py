@@ -26,11 +26,11 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, TypeHandler
 
+from bot.app.commands import menu_commands
 from bot.daily.times import utc_now
 from bot.logs import RedactingFilter, setup_logging
 from bot.search.engine import QuoteEngine
 from bot.storage.subscriptions import Subscription
-from handlers.app import COMMANDS
 from handlers.guard import SeenUpdates
 from tests.bot_harness import (
     ADMIN_ID,
@@ -213,7 +213,7 @@ async def test_start_with_share_payload_opens_that_passage(bot: BotHarness) -> N
 async def test_start_and_help_list_every_command(bot: BotHarness, command: str) -> None:
     li = bot.user("Li")
     reply = await bot.ask(bot.dm(li), li, command)
-    for name, _, _ in COMMANDS:
+    for name, _ in menu_commands(several=False):
         assert f"/{name}" in reply.text
     assert f"@{BOT_USERNAME}" in reply.text
     assert reply.text.startswith("你好") == (command == "/start")
@@ -222,7 +222,8 @@ async def test_start_and_help_list_every_command(bot: BotHarness, command: str) 
 async def test_commands_and_description_are_set_at_start_up(bot: BotHarness) -> None:
     world = bot.emu.world
     by_language = {lang: [c["command"] for c in cmds] for (_, lang), cmds in world.commands.items()}
-    assert by_language == {"": [c for c, _, _ in COMMANDS], "en": [c for c, _, _ in COMMANDS]}
+    menu = [name for name, _ in menu_commands(several=False)]
+    assert by_language == {"": menu, "en": menu}
     assert "Sam Altman" in world.descriptions[""] and "Sam Altman" in world.descriptions["en"]
     assert len(bot.emu.requests_for("setMyCommands", ok=True)) == 2
     assert len(bot.emu.requests_for("setMyDescription", ok=True)) == 2

@@ -33,8 +33,8 @@ from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links, Reply
 from bot.app.sender import Sender
 from bot.console import Console
-from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.throttle_sends import Pacer
 from bot.daily.times import Zone, utc_now
 from bot.search.engine import QuoteEngine
 from bot.search.transcripts.conversation import format_hms

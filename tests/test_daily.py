@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.app.replies import Reply
-from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.throttle_sends import Pacer
 from bot.daily.times import Zone
 from bot.search.engine import QuoteEngine
 from bot.storage import Store

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 
-from bot.app.flood import RateLimiter
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import MAX_MESSAGE, Links
 from bot.app.sender import Sender
+from bot.app.throttle_users import RateLimiter
 from bot.app.topics import load_topics
 from bot.search.engine import QuoteEngine
 from bot.storage import Store

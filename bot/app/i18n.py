@@ -32,6 +32,12 @@ def translations(lang: Lang) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=False)
 
 
+def N_(text: str) -> str:
+    """Marks a string for translation where it is defined (pybabel extracts it); it is
+    translated where it is shown."""
+    return text
+
+
 def gettext_for(lang: Lang):
     """The `_` function for one language."""
     return translations(lang).gettext

@@ -2,7 +2,7 @@
 
 `handlers/` (Telegram) and `bot/console.py` (terminal) both call this class
 and only translate its `Reply` objects into their own output, so the bot
-answers identically everywhere. It composes the flood guard (flood.py), the
+answers identically everywhere. It composes the flood guard (throttle_users.py), the
 views (views.py), the button protocol (buttons.py), topics (topics.py), the
 subscription dialogue (subscribe.py) and /stats (stats.py); every query is
 logged through the store's query log.
@@ -22,6 +22,7 @@ from pathlib import Path
 from bot import metrics
 from bot.app import buttons, uploads
 from bot.app.cards import CardShop
+from bot.app.commands import help_lines
 from bot.app.conversations import (
     Narrowed,
     NoSuchConversation,
@@ -32,7 +33,6 @@ from bot.app.conversations import (
     no_such_conversation_view,
     saved_query,
 )
-from bot.app.flood import RateLimiter
 from bot.app.i18n import gettext_for
 from bot.app.privacy import Forgetting, privacy_view
 from bot.app.replies import (
@@ -49,6 +49,7 @@ from bot.app.replies import (
 from bot.app.sender import Sender
 from bot.app.stats import stats_chart, stats_reply
 from bot.app.subscribe import SubscribeDialogue
+from bot.app.throttle_users import RateLimiter
 from bot.app.topics import Topics
 from bot.app.views import (
     TOPIC_PAGE,
@@ -167,10 +168,13 @@ class QuoteBot:
         return self.help(sender, welcome=True)
 
     def help(self, sender: Sender, welcome: bool = False) -> Reply:
+        """/help (and /start's welcome): the conversations, then the commands the command
+        table (bot.app.commands) offers, then inline mode when the bot has a username."""
         _ = gettext_for(sender.lang)
         conversations = list(self.engine.conversations.values())
+        many = several(self.engine)
         lines = []
-        if several(self.engine):
+        if many:
             if welcome:
                 lines.append(esc(_("Hello! I quote these conversations back to you:")))
             lines.extend(listing(conversations, sender.lang, HELP_LISTING))
@@ -186,7 +190,7 @@ class QuoteBot:
                 )
             )
         )
-        if several(self.engine):
+        if many:
             lines.append(
                 esc(
                     _(
@@ -195,26 +199,8 @@ class QuoteBot:
                 )
             )
         lines.append("")
-        chooser = (
-            [("/conversation", _("[#id | all] — choose the conversation this chat searches"))]
-            if several(self.engine)
-            else []
-        )
-        for command, text in (
-            ("/quote", _("<words> — the best-matching quote (works in groups)")),
-            ("/topic", _("<keyword> — the best passages on a topic")),
-            ("/random", _("a random quote")),
-            ("/card", _("<words> — the best-matching quote as a picture")),
-            (
-                "/subscribe",
-                _("[HH:MM] [time zone] [card] — a quote every day (card: as a picture)"),
-            ),
-            ("/unsubscribe", _("stop the daily quote")),
-            *chooser,
-            ("/privacy", _("what I keep about you, and /forget to delete it")),
-            ("/help", _("this message")),
-        ):
-            lines.append(f"{command} {esc(text)}")
+        for command, text in help_lines(many):
+            lines.append(f"{command} {esc(_(text))}")
         if self.links.bot_username:
             lines.append("")
             lines.append(

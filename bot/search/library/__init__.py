@@ -16,6 +16,7 @@ Every refusal is an `ImportRefused` whose message is one line naming the
 file and the line or cue.
 """
 
+from bot.search.library.catalog import Entry, LibraryError, add, added_line, entries, remove
 from bot.search.library.cues import (
     Cue,
     Draft,
@@ -27,7 +28,6 @@ from bot.search.library.cues import (
     shape_cues,
     summary,
 )
-from bot.search.library.catalog import Entry, LibraryError, add, added_line, entries, remove
 from bot.search.library.readers import FORMATS, SUFFIXES, read_transcript, transcript_sources
 from bot.search.library.video import DEFAULT_LANGS, Fetched, fetch, is_url
 

@@ -1,7 +1,8 @@
-"""python-telegram-bot's rate limiter, backed by the same sliding-window pacer as the daily quotes.
+"""Throttling Telegram API calls: python-telegram-bot's rate limiter, backed by the same
+sliding-window pacer (bot/daily/throttle_sends.py) as the daily quotes.
 
 PTB's AIORateLimiter lets a whole second's budget out at once and, after a
-429, releases held sends together. This limiter asks bot.daily.pacing.Pacer for a
+429, releases held sends together. This limiter asks bot.daily.throttle_sends.Pacer for a
 slot before every send or edit, so interactive replies and daily quotes share
 one budget that no one-second window exceeds, and a RetryAfter pauses both.
 """
@@ -17,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import BaseRateLimiter
 
 from bot import metrics
-from bot.daily.pacing import Pacer
+from bot.daily.throttle_sends import Pacer
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Send pacing that Telegram's flood limits can't catch out.
+"""Throttling sends: pacing that Telegram's flood limits can't catch out.
 
 Telegram allows about 30 messages a second overall and 20 a minute into one
 group. A token bucket that starts full lets a whole second's budget out at
@@ -7,6 +7,11 @@ pacer is a sliding window instead: a send may start only if fewer than
 `per_second` sends started in the last second (and, for a group, fewer than
 `per_group_minute` in its last minute), so no one-second window ever holds
 more than the limit. A RetryAfter from Telegram pauses every sender.
+
+One pacer serves the daily quotes (bot.daily.scheduler) and, through
+handlers/throttle_api.py, every other send of the bot; it lives here, below
+storage and Telegram-free, because the scheduler paces with it. Throttling
+users (how often one person may ask) is bot/app/throttle_users.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Per-user flood guard: a sliding one-minute window, one polite answer, then silence."""
+"""Throttling users: each user's messages in a sliding one-minute window, one polite
+answer over the limit, then silence (QuoteBot.admit; handlers/guard.py asks it first).
+
+One of three throttles: bot/daily/throttle_sends.py paces what the bot sends, and
+handlers/throttle_api.py puts that pacer in front of its sends and edits.
+"""
 
 from __future__ import annotations
 
