@@ -8,6 +8,7 @@ them. Inside, a query goes one way (see the README's layout):
 `query` → `ranking.weigh` → `engine`.
 """
 
+from bot.search.checks import IndexState, ModelsState, index_state, models_state
 from bot.search.engine import MeaningMode, QuoteEngine, Result, SearchOptions
 from bot.search.index.build import default_cache_dir
 from bot.search.index.exchanges import question_line
@@ -19,8 +20,10 @@ from bot.search.watch import stop as stop_watch
 
 __all__ = [
     "Conversation",
+    "IndexState",
     "LibraryWatch",
     "MeaningMode",
+    "ModelsState",
     "Passage",
     "Quality",
     "Query",
@@ -31,6 +34,8 @@ __all__ = [
     "default_cache_dir",
     "engine_builder",
     "format_hms",
+    "index_state",
+    "models_state",
     "question_line",
     "stop_watch",
 ]

@@ -27,7 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from bot.search.transcripts.conversation import TranscriptError
+
 log = logging.getLogger(__name__)
+
+# What loading a changed library raises for a file's sake: a transcript or subtitle
+# that does not read (TranscriptError), a file gone or unreadable mid-build, a
+# damaged index cache or text that does not decode (ValueError).
+LOADING_ERRORS: tuple[type[Exception], ...] = (TranscriptError, OSError, ValueError)
 
 E = TypeVar("E")
 State = tuple[tuple[str, int, int], ...]
@@ -93,13 +100,21 @@ class LibraryWatch(Generic[E]):
         started = time.perf_counter()
         try:
             engine = await asyncio.to_thread(self.build)
-        except Exception as exc:  # a broken file must never take the bot down
+        except LOADING_ERRORS as exc:  # a broken or unreadable file: one line, keep serving
             self.state = state
             self.failures += 1
             log.error(
                 "library changed but could not be loaded; still serving the previous "
                 "conversations: %s",
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+            return False
+        except Exception:  # a bug, not a file: its traceback, but never take the bot down
+            self.state = state
+            self.failures += 1
+            log.exception(
+                "library changed and loading it failed unexpectedly; still serving the "
+                "previous conversations"
             )
             return False
         self.state = state

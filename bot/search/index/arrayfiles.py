@@ -38,6 +38,12 @@ class CacheError(ValueError):
     """A cache folder that is not exactly what this version writes."""
 
 
+# What reading a damaged cache folder raises: a truncated or tampered array or
+# manifest, another format, a folder half gone. Callers rebuild on these; any other
+# exception is a bug, and rebuilding on every start would hide it.
+DAMAGED: tuple[type[Exception], ...] = (CacheError, OSError, ValueError, KeyError, EOFError)
+
+
 def check(ok: bool, what: str = "a field") -> None:
     if not ok:
         raise CacheError(f"{what} is malformed")
@@ -167,7 +173,7 @@ def write_into_place(
         try:
             valid(folder)
             return  # another process won the race with a good folder: use theirs
-        except Exception:
+        except DAMAGED:
             pass
         broken = Path(tempfile.mkdtemp(prefix=".broken-", dir=folder.parent))
         folder.rename(broken / "old")

@@ -35,6 +35,7 @@ import jieba
 import numpy as np
 
 from bot.search.index.arrayfiles import (
+    DAMAGED,
     CacheError,
     check,
     feed,
@@ -191,8 +192,10 @@ def load_or_build(
             _touch(folder)
             asks = load_asks(data_dir / "asks.toml")
             return IndexFiles(conversations, table, index, segmenter, aliases, key, asks)
-        except Exception as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
-            log.warning("index cache %s unreadable (%s); rebuilding it", folder, exc)
+        except DAMAGED as exc:  # a truncated, tampered or stale cache is rebuilt, never fatal
+            log.warning(
+                "index cache %s unreadable (%s: %s); rebuilding it", folder, type(exc).__name__, exc
+            )
     return _build(data_dir, cache_dir, key, aliases, stopwords, library_dir, progress, workers)
 
 
@@ -358,8 +361,10 @@ def _cached_part(cache_dir: Path, key: str) -> Part | None:
         part = read_part(folder, key)
         _touch(folder)
         return part
-    except Exception as exc:  # rebuilt like the index: never fatal
-        log.warning("index part %s unreadable (%s); rebuilding it", folder, exc)
+    except DAMAGED as exc:  # rebuilt like the index: never fatal
+        log.warning(
+            "index part %s unreadable (%s: %s); rebuilding it", folder, type(exc).__name__, exc
+        )
         return None
 
 
