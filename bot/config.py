@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 from dotenv import load_dotenv
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
+from bot.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings", "settings_from_env"]
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -30,10 +33,6 @@ def default_library_dir(env: dict[str, str]) -> Path:
         return Path(raw).expanduser()
     base = env.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     return Path(base) / "quotebot" / "library"
-
-
-class ConfigError(ValueError):
-    """A setting that is missing or malformed; the message names the variable."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from bot.errors import StorageError
 from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
-from bot.storage.opening import StorageError
 from bot.storage.privacy import Forgotten, Privacy
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
 from bot.storage.searches import SavedSearches
