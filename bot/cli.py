@@ -390,14 +390,13 @@ def cmd_web(args: argparse.Namespace, engine, settings) -> int:
     import asyncio
 
     from bot.cards import CardCache
-    from bot.search.cache import default_cache_dir
     from bot.web import WebFront
     from bot.web.server import serve
 
     engine.wait_for_meaning()
     front = WebFront(
         engine=lambda: engine,
-        cards=CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+        cards=CardCache(settings.cache_dir / "cards"),
         base_url=settings.web_url or "",
     )
 

@@ -150,7 +150,7 @@ async def _loop(
         options = Options(
             topics=load_topics(settings.data_dir),
             links=Links(None),
-            cards_dir=settings.cache_dir / "cards" if settings.cache_dir else None,
+            cards_dir=settings.cache_dir / "cards",
             user_rate_per_minute=10_000,
             default_zone=settings.timezone,
             log_days=settings.log_days,

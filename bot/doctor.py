@@ -229,9 +229,9 @@ def check_disk(settings: Settings) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from bot.search.cache import data_key, default_cache_dir, read_cache
+    from bot.search.cache import data_key, read_cache
 
-    cache = settings.cache_dir or default_cache_dir()
+    cache = settings.cache_dir
     try:
         key = data_key(settings.data_dir, settings.library_dir)
     except OSError as exc:

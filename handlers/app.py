@@ -44,7 +44,6 @@ from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes
 from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
-from bot.search.cache import default_cache_dir
 from bot.search.progress import terminal_progress
 from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
@@ -215,7 +214,7 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
         links = Links(application.bot.username, settings.web_url)
         card_shop = CardShop(
             engine,
-            CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+            CardCache(settings.cache_dir / "cards"),
             CardFileStore(store.db),
             links,
         )
