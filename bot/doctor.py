@@ -246,7 +246,9 @@ def check_index(settings: Settings) -> Check:
         )
     try:
         conversations, table, _index = read_cache(folder, key)
-    except Exception as exc:  # any damage: the bot would rebuild it
+    # A damaged cache, which the bot would rebuild: CacheError, JSON or .npy that does not
+    # parse (ValueError), a manifest missing a field (KeyError), an unreadable file (OSError).
+    except (ValueError, KeyError, OSError) as exc:
         return Check(
             "index",
             False,

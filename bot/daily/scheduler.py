@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -128,7 +129,7 @@ class DailyQuotes:
     async def _run(self) -> None:
         try:
             interrupted = await self.subscriptions.recover()
-        except Exception:
+        except sqlite3.Error:  # a locked or failing database: the schedule starts anyway
             log.exception("daily quotes: could not recover interrupted sends")
             interrupted = 0
         if interrupted:
@@ -143,7 +144,8 @@ class DailyQuotes:
             try:
                 await self.run_due()
                 delay = await self._seconds_to_next()
-            except Exception:  # one bad row or a locked database must not end the schedule
+            except Exception:  # last resort, at the top of the schedule's loop: one bad row,
+                # a locked database or a bug in one round must not end every later round
                 log.exception("daily quotes: scheduling round failed")
                 delay = 5.0
             if self._stopping:
@@ -191,7 +193,8 @@ class DailyQuotes:
                 went = await self.deliver(sub)
                 sent += went
                 metrics.DAILY_SENT.inc(went)
-            except Exception:
+            except Exception:  # last resort, per chat: one chat's failure (a bad row, a bug,
+                # a sender that raised) must not cost the rest of the batch their quote
                 log.exception("daily quote for chat %s failed", sub.chat_id)
                 await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
             finally:

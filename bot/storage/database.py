@@ -77,7 +77,7 @@ class Database:
                 await conn.execute(pragma)
             await migrate(db)
         except BaseException as exc:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the error that stopped the opening matters
                 await conn.close()
             conn.stop()  # the thread ends even if close() failed
             if isinstance(exc, sqlite3.Error):
@@ -166,7 +166,7 @@ class Database:
         try:
             await asyncio.shield(statement)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the caller was cancelled: that is what it sees
                 await statement
             raise
 

@@ -50,7 +50,7 @@ class Store:
         except BaseException as exc:
             if querylog is not None:
                 await querylog.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the error that stopped the opening matters
                 await db.close()
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot be used: {exc}") from None
