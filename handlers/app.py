@@ -2,9 +2,10 @@
 
 `quotebot run` calls `run_bot`; tests call `build_application` and drive it
 against a local Bot API emulator. Everything the bot says comes from
-bot.app.quotebot.QuoteBot; this module wires the storage, the daily
-scheduler and the handlers together, with start-up, shutdown and the error
-handler (which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID).
+bot.app.quotebot.QuoteBot; this module opens the bot's parts once connected
+(bot.assembly: store, cards, daily scheduler, QuoteBot) and wires them to the
+handlers, with start-up, shutdown and the error handler (which also reports
+unexpected errors to QUOTEBOT_ERROR_CHAT_ID).
 """
 
 from __future__ import annotations
