@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.search.exchanges import question_line
-from bot.search.transcript import format_hms
+from bot.search.index.exchanges import question_line
+from bot.search.transcripts.conversation import format_hms
 
 if TYPE_CHECKING:  # loaded only by the commands that use them (a fast start for the others)
     from bot.config import Settings
@@ -425,7 +425,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
 
     Exit 0 when every file was imported, 2 when any failed (the others are still imported).
     """
-    from bot.search.importers import ImportRefused, transcript_sources
+    from bot.search.library import ImportRefused, transcript_sources
 
     if (
         args.video_url is not None
@@ -434,7 +434,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
-    from bot.search.importers.video import is_url
+    from bot.search.library.video import is_url
 
     try:
         paths: list[Path | str] = []
@@ -455,7 +455,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
                 file=sys.stderr,
             )
             return 2
-    from bot.search.progress import terminal_progress
+    from bot.progress import terminal_progress
 
     progress = terminal_progress("importing") if several else None
     failed = 0
@@ -477,7 +477,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
 
 
 def _langs(args: argparse.Namespace) -> list[str]:
-    from bot.search.importers.video import DEFAULT_LANGS
+    from bot.search.library.video import DEFAULT_LANGS
 
     if args.lang:
         return [x.strip() for x in args.lang.split(",") if x.strip()]
@@ -489,13 +489,13 @@ def _add_one(
     args: argparse.Namespace, settings, source: Path | str, started: float
 ) -> tuple[str, bool]:
     """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
-    from bot.search.importers import ImportRefused, read_transcript
-    from bot.search.importers.catalog import LibraryError, add, added_line
+    from bot.search.library import ImportRefused, read_transcript
+    from bot.search.library.catalog import LibraryError, add, added_line
 
     conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
     try:
         if isinstance(source, str):
-            from bot.search.importers.video import fetch
+            from bot.search.library.video import fetch
 
             fetched = fetch(source, _langs(args), args.language)
             draft = fetched.draft
@@ -526,8 +526,8 @@ def _add_one(
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:
-    from bot.search.importers.catalog import entries
-    from bot.search.transcript import TranscriptError
+    from bot.search.library.catalog import entries
+    from bot.search.transcripts.conversation import TranscriptError
 
     try:
         rows = entries(settings.data_dir, _library(args, settings))
@@ -546,7 +546,7 @@ def cmd_conversations(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings) -> int:
-    from bot.search.importers.catalog import LibraryError, remove
+    from bot.search.library.catalog import LibraryError, remove
 
     try:
         path = remove(args.conv_id, _library(args, settings), settings.data_dir)
@@ -629,8 +629,8 @@ def _load_engine(args: argparse.Namespace, settings: Settings) -> QuoteEngine | 
     thread and answer by words meanwhile, as the bot does.
     """
     from bot.search.engine import QuoteEngine
-    from bot.search.progress import terminal_progress
-    from bot.search.transcript import TranscriptError
+    from bot.progress import terminal_progress
+    from bot.search.transcripts.conversation import TranscriptError
 
     try:
         return QuoteEngine.load(

@@ -37,7 +37,7 @@ def default_library_dir(env: dict[str, str]) -> Path:
 
 def default_cache_dir(env: dict[str, str]) -> Path:
     """The index and card cache: QUOTEBOT_CACHE_DIR, else $XDG_CACHE_HOME/quotebot
-    (~/.cache/quotebot). The same rule as bot.search.cache.default_cache_dir, which
+    (~/.cache/quotebot). The same rule as bot.search.index.build.default_cache_dir, which
     serves the engine used without settings; every entry point passes this one down."""
     raw = env.get("QUOTEBOT_CACHE_DIR", "").strip()
     if raw:

@@ -229,7 +229,7 @@ def check_disk(settings: Settings) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from bot.search.cache import data_key, read_cache
+    from bot.search.index.build import data_key, read_cache
 
     cache = settings.cache_dir
     try:
@@ -263,11 +263,11 @@ def check_index(settings: Settings) -> Check:
 
 
 def check_meaning() -> Check:
-    from bot.search.semantic import semantic_disabled
+    from bot.search.meaning.models import semantic_disabled
 
     if semantic_disabled():
         return Check("meaning model", True, "off (QUOTEBOT_SEMANTIC=off): words only")
-    from bot.search.semantic import load_embedder, load_second_embedder
+    from bot.search.meaning.models import load_embedder, load_second_embedder
 
     reasons: list[str] = []
 
@@ -275,7 +275,7 @@ def check_meaning() -> Check:
         def emit(self, record: logging.LogRecord) -> None:
             reasons.append(record.getMessage())
 
-    logger = logging.getLogger("bot.search.semantic")
+    logger = logging.getLogger("bot.search.meaning.models")
     catch = Catch(logging.WARNING)
     logger.addHandler(catch)
     try:

@@ -11,12 +11,12 @@ catch are defined here. Each stays importable from where it always was.
     ├── ConfigError (ValueError)        here, via bot.config: a setting missing or malformed
     ├── StorageError                    here, via bot.storage: the database cannot be used
     │   └── SchemaTooNew                here, via bot.storage.migrations: from a newer quotebot
-    ├── TranscriptError (ValueError)    bot.search.transcript: a data file, naming file and line
-    │   └── CalibrationError            bot.search.decide: the decision's calibration file
-    ├── CacheError (ValueError)         bot.search.arrayfiles: an index cache folder (rebuilt)
-    ├── EmbeddingError (RuntimeError)   bot.search.semantic: the meaning model could not embed
-    ├── ImportRefused (ValueError)      bot.search.importers.common: a file `add` cannot import
-    ├── LibraryError (ValueError)       bot.search.importers.catalog: `add`/`remove` refused
+    ├── TranscriptError (ValueError)    bot.search.transcripts.conversation: a data file, naming file and line
+    │   └── CalibrationError            bot.search.ranking.calibration: the decision's calibration file
+    ├── CacheError (ValueError)         bot.search.index.arrayfiles: an index cache folder (rebuilt)
+    ├── EmbeddingError (RuntimeError)   bot.search.meaning.models: the meaning model could not embed
+    ├── ImportRefused (ValueError)      bot.search.library.cues: a file `add` cannot import
+    ├── LibraryError (ValueError)       bot.search.library.catalog: `add`/`remove` refused
     ├── ScheduleError (ValueError)      bot.daily.times: a time or zone a user typed
     └── InvalidInitData (ValueError)    bot.web.initdata: a Mini App's initData refused
 

@@ -41,7 +41,7 @@ from bot.config import ConfigError, Settings
 from bot.daily.pacing import Pacer
 from bot.logs import redact
 from bot.search import QuoteEngine, TranscriptError
-from bot.search.progress import terminal_progress
+from bot.progress import terminal_progress
 from bot.search.watch import LibraryWatch
 from bot.search.watch import stop as stop_watch
 from bot.web import web_routes

@@ -9,11 +9,11 @@ from bot.config import ConfigError
 from bot.daily.times import ScheduleError
 from bot.errors import QuotebotError, SchemaTooNew, StorageError
 from bot.search import TranscriptError
-from bot.search.arrayfiles import CacheError
-from bot.search.decide import CalibrationError
-from bot.search.importers.catalog import LibraryError
-from bot.search.importers.common import ImportRefused
-from bot.search.semantic import EmbeddingError
+from bot.search.index.arrayfiles import CacheError
+from bot.search.ranking.calibration import CalibrationError
+from bot.search.library.catalog import LibraryError
+from bot.search.library.cues import ImportRefused
+from bot.search.meaning.models import EmbeddingError
 from bot.storage import MIGRATIONS
 from bot.storage import StorageError as StorageErrorFromStorage
 from bot.storage.migrations import SchemaTooNew as SchemaTooNewFromMigrations

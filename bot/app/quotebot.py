@@ -67,8 +67,8 @@ from bot.app.views import (
 from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine, Result, format_hms
-from bot.search.cache import default_cache_dir
-from bot.search.textnorm import clean_input, has_searchable_text
+from bot.search.index.build import default_cache_dir
+from bot.text import clean_input, has_searchable_text
 from bot.storage import QueryRecord, Store, SubscriptionStore
 
 log = logging.getLogger(__name__)

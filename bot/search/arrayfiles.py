@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bot.errors import QuotebotError
-from bot.search.columns import TextColumn
+from bot.search.index.columns import TextColumn
 
 MANIFEST = "index.json"
 # Files up to this size are hashed on every read; larger ones are checked by size

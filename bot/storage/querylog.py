@@ -17,7 +17,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from bot.search.textnorm import clean_input
+from bot.text import clean_input
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import QuotebotError
-from bot.search.importers.common import Draft, summary
-from bot.search.transcript import (
+from bot.search.library.cues import Draft, summary
+from bot.search.transcripts.conversation import (
     Conversation,
     TranscriptError,
     format_hms,
