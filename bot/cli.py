@@ -10,12 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.search.index.exchanges import question_line
 from bot.search.transcripts.conversation import format_hms
+
+if TYPE_CHECKING:  # loaded only by the commands that use them (a fast start for the others)
+    from bot.config import Settings
+    from bot.search.engine import QuoteEngine
 
 PROG = "quotebot"
 
@@ -390,14 +395,13 @@ def cmd_web(args: argparse.Namespace, engine, settings) -> int:
     import asyncio
 
     from bot.cards import CardCache
-    from bot.search.index.build import default_cache_dir
     from bot.web import WebFront
     from bot.web.server import serve
 
     engine.wait_for_meaning()
     front = WebFront(
         engine=lambda: engine,
-        cards=CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+        cards=CardCache(settings.cache_dir / "cards"),
         base_url=settings.web_url or "",
     )
 
@@ -421,8 +425,6 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
 
     Exit 0 when every file was imported, 2 when any failed (the others are still imported).
     """
-    import time
-
     from bot.search.library import ImportRefused, transcript_sources
 
     if (
@@ -487,8 +489,6 @@ def _add_one(
     args: argparse.Namespace, settings, source: Path | str, started: float
 ) -> tuple[str, bool]:
     """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
-    import time
-
     from bot.search.library import ImportRefused, read_transcript
     from bot.search.library.catalog import LibraryError, add, added_line
 
@@ -558,8 +558,6 @@ def cmd_remove(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings) -> int:
-    import time
-
     from bot.storage import StorageError
     from bot.storage.backup import backup
 
@@ -589,14 +587,20 @@ def cmd_restore(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    if args.command == "card" and (args.query is None) == (args.passage_id is None):
-        parser.exit(2, f"{PROG} card: error: give either QUERY or --id PASSAGE_ID (one of them)\n")
+def cmd_index(engine: QuoteEngine, started: float) -> int:
+    """`quotebot index`: the index and meaning vectors are built (or verified) by loading."""
+    meaning = engine.meaning()
+    models = f"ready ({', '.join(meaning.model_ids)})" if meaning else "off (lexical search only)"
+    print(
+        f"index ready: {len(engine.table)} passages in {len(engine.conversations)} "
+        f"conversation(s); meaning layer {models}; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    """The settings (with --library-dir), logging set up; None once a bad setting is printed."""
     from bot.config import ConfigError, load_settings
 
     try:
@@ -604,9 +608,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         if args.command == "doctor":  # the first check, failed: the others need settings
             print(f"✘ configuration: {exc} → fix it in .env (see .env.example)")
-            return 1
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        else:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return None
     from bot.logs import setup_logging
 
     setup_logging(settings)
@@ -614,51 +618,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dataclasses import replace
 
         settings = replace(settings, library_dir=args.library_dir)
-    if args.command == "add":
-        return cmd_add(args, settings)
-    if args.command == "conversations":
-        return cmd_conversations(args, settings)
-    if args.command == "remove":
-        return cmd_remove(args, settings)
-    if args.command == "doctor":
-        from bot.doctor import run_doctor
+    return settings
 
-        return run_doctor(settings)
-    if args.command == "backup":
-        return cmd_backup(args, settings)
-    if args.command == "restore":
-        return cmd_restore(args, settings)
-    held = None
-    if args.command in ("run", "console"):
-        # Before anything slow: one bot per database, and a database it can use.
-        from bot.storage import StorageError, hold
 
-        try:
-            held = hold(settings.db_path)  # noqa: F841 (the lock lives as long as the process)
-        except StorageError as exc:
-            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
-            return 2
-    if args.command == "run":
-        from bot.storage import StorageError
-        from handlers.app import run_bot
+def _load_engine(args: argparse.Namespace, settings: Settings) -> QuoteEngine | None:
+    """The engine for a command that searches; None once a broken transcript is printed.
 
-        try:
-            return run_bot(settings)
-        except StorageError as exc:  # failed after the check above (the disk, meanwhile)
-            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
-            return 2
-    import time
-
+    search and index load the meaning layer when first needed (a search that words
+    answer never loads the model); the console and the web pages build it on a
+    thread and answer by words meanwhile, as the bot does.
+    """
     from bot.progress import terminal_progress
     from bot.search.engine import QuoteEngine
     from bot.search.transcripts.conversation import TranscriptError
 
-    started = time.perf_counter()
     try:
-        # search and index load the meaning layer when first needed (a search
-        # that words answer never loads the model); the console builds it
-        # on a thread and answers by words meanwhile, as the bot does.
-        engine = QuoteEngine.load(
+        return QuoteEngine.load(
             settings.data_dir,
             settings.cache_dir,
             meaning="background" if args.command in ("console", "web") else "lazy",
@@ -668,6 +643,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (TranscriptError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`run` and `console`: before anything slow, one bot per database and a database it
+    can use (bot.storage.hold); a StorageError then or later is one line naming QUOTEBOT_DB."""
+    from bot.storage import StorageError, hold
+
+    try:
+        held = hold(settings.db_path)  # noqa: F841 (the lock lives while the bot runs)
+        if args.command == "run":
+            from handlers.app import run_bot
+
+            return run_bot(settings)
+        engine = _load_engine(args, settings)
+        if engine is None:
+            return 2
+        from bot.console import run_console
+
+        return run_console(engine, settings, lang=args.lang)
+    except StorageError as exc:
+        print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
+        return 2
+
+
+def _search_commands(args: argparse.Namespace, settings: Settings) -> int:
+    """search, card, web and index: the engine, and no database."""
+    started = time.perf_counter()
+    engine = _load_engine(args, settings)
+    if engine is None:
         return 2
     if args.command == "search":
         return cmd_search(args, engine)
@@ -676,26 +681,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "web":
         return cmd_web(args, engine, settings)
     if args.command == "index":
-        meaning = engine.meaning()
-        models = (
-            f"ready ({', '.join(meaning.model_ids)})" if meaning else "off (lexical search only)"
-        )
-        print(
-            f"index ready: {len(engine.table)} passages in {len(engine.conversations)} "
-            f"conversation(s); meaning layer {models}; "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        return 0
-    if args.command == "console":
-        from bot.console import run_console
-        from bot.storage import StorageError
-
-        try:
-            return run_console(engine, settings, lang=args.lang)
-        except StorageError as exc:
-            print(f"{PROG}: error: QUOTEBOT_DB ({settings.db_path}) {exc}", file=sys.stderr)
-            return 2
+        return cmd_index(engine, started)
     return 2
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor(settings)
+
+
+# Commands that need the settings only: no engine is loaded for them.
+SETTINGS_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "add": cmd_add,
+    "conversations": cmd_conversations,
+    "remove": cmd_remove,
+    "doctor": _doctor,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "card" and (args.query is None) == (args.passage_id is None):
+        parser.exit(2, f"{PROG} card: error: give either QUERY or --id PASSAGE_ID (one of them)\n")
+    settings = _settings(args)
+    if settings is None:
+        return 1 if args.command == "doctor" else 2
+    if args.command in SETTINGS_COMMANDS:
+        return SETTINGS_COMMANDS[args.command](args, settings)
+    if args.command in ("run", "console"):
+        return _serve(args, settings)
+    return _search_commands(args, settings)
 
 
 if __name__ == "__main__":

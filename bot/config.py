@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 from dotenv import load_dotenv
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
+from bot.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings", "settings_from_env"]
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,100}$")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -32,14 +35,23 @@ def default_library_dir(env: dict[str, str]) -> Path:
     return Path(base) / "quotebot" / "library"
 
 
-class ConfigError(ValueError):
-    """A setting that is missing or malformed; the message names the variable."""
+def default_cache_dir(env: dict[str, str]) -> Path:
+    """The index and card cache: QUOTEBOT_CACHE_DIR, else $XDG_CACHE_HOME/quotebot
+    (~/.cache/quotebot). The same rule as bot.search.index.build.default_cache_dir, which
+    serves the engine used without settings; every entry point passes this one down."""
+    raw = env.get("QUOTEBOT_CACHE_DIR", "").strip()
+    if raw:
+        return Path(raw)
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "quotebot"
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    cache_dir: Path | None
+    # The index cache and the rendered cards (cache_dir / "cards"), resolved once here:
+    # QUOTEBOT_CACHE_DIR, else $XDG_CACHE_HOME/quotebot (default_cache_dir).
+    cache_dir: Path
     db_path: Path
     timezone: str
     token: str | None = field(default=None, repr=False)
@@ -208,10 +220,9 @@ def settings_from_env(env: dict[str, str], data_dir: Path | None = None) -> Sett
     log_format = env.get("QUOTEBOT_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in {"text", "json"}:
         raise ConfigError(f"QUOTEBOT_LOG_FORMAT must be text or json, got {log_format!r}")
-    cache = env.get("QUOTEBOT_CACHE_DIR", "").strip()
     return Settings(
         data_dir=data,
-        cache_dir=Path(cache) if cache else None,
+        cache_dir=default_cache_dir(env),
         db_path=Path(env.get("QUOTEBOT_DB", "").strip() or "quotebot.db"),
         timezone=tz,
         token=token,

@@ -16,17 +16,15 @@ from typing import TextIO
 
 from bot.app.commands import command_for
 from bot.app.i18n import Lang, gettext_for
-from bot.app.quotebot import Options, QuoteBot
+from bot.app.quotebot import QuoteBot
 from bot.app.replies import Button, CardReply, Links, Reply
 from bot.app.sender import Sender
-from bot.app.topics import load_topics
+from bot.assembly import open_parts
 from bot.config import Settings
-from bot.daily.scheduler import DailyQuotes, Kind, Outcome
+from bot.daily.scheduler import Kind, Outcome
 from bot.daily.throttle_sends import Pacer
 from bot.search.engine import QuoteEngine
-from bot.search.watch import LibraryWatch, engine_builder
 from bot.search.watch import stop as stop_watch
-from bot.storage import Store, SubscriptionStore
 
 CONSOLE_CHAT_ID = 0
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
@@ -142,48 +140,28 @@ class Console:
 async def _loop(
     engine: QuoteEngine, settings: Settings, lang: Lang, stdin: TextIO, out: TextIO
 ) -> int:
-    store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
-    daily: DailyQuotes | None = None
+    async def print_daily(chat_id: int, reply: Reply) -> Outcome:
+        out.write(console_text(reply.html) + "\n\n")
+        out.flush()
+        return Outcome(Kind.SENT)
+
+    parts = await open_parts(
+        settings,
+        engine,
+        links=Links(None),
+        send=print_daily,
+        pacer=Pacer(settings.send_rate_per_second),
+        user_rate_per_minute=10_000,
+    )
     watching: asyncio.Task | None = None
     try:
-
-        async def print_daily(chat_id: int, reply: Reply) -> Outcome:
-            out.write(console_text(reply.html) + "\n\n")
-            out.flush()
-            return Outcome(Kind.SENT)
-
-        daily = DailyQuotes(
-            SubscriptionStore(store.db),
-            engine,
-            print_daily,
-            pacer=Pacer(settings.send_rate_per_second),
-            catch_up=settings.catch_up,
-        )
-        options = Options(
-            topics=load_topics(settings.data_dir),
-            links=Links(None),
-            cards_dir=settings.cache_dir / "cards" if settings.cache_dir else None,
-            user_rate_per_minute=10_000,
-            default_zone=settings.timezone,
-            log_days=settings.log_days,
-        )
-        bot = QuoteBot(
-            engine,
-            store,
-            options,
-            subscriptions=daily.subscriptions,
-            on_subscription_change=daily.wake,
-        )
+        bot = parts.quotebot
         console = Console(bot, lang, out)
-        daily.start()
+        parts.daily.start()
         if settings.library_poll > 0:
-            watch = LibraryWatch(
-                settings.library_dir,
-                engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir),
-                lambda engine: (bot.use_engine(engine), setattr(daily, "engine", engine)),
-                settings.library_poll,
+            watching = asyncio.create_task(
+                parts.library_watch(settings).run(), name="library-watch"
             )
-            watching = asyncio.create_task(watch.run(), name="library-watch")
         console.show(bot.help(console.sender, welcome=True))
         interactive = stdin.isatty()
         while True:
@@ -198,9 +176,7 @@ async def _loop(
             console.show(await console.handle(line))
     finally:
         await stop_watch(watching)
-        if daily is not None:
-            await daily.stop()
-        await store.close()
+        await parts.close()
     return 0
 
 

@@ -229,9 +229,9 @@ def check_disk(settings: Settings) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from bot.search.index.build import data_key, default_cache_dir, read_cache
+    from bot.search.index.build import data_key, read_cache
 
-    cache = settings.cache_dir or default_cache_dir()
+    cache = settings.cache_dir
     try:
         key = data_key(settings.data_dir, settings.library_dir)
     except OSError as exc:
@@ -246,7 +246,9 @@ def check_index(settings: Settings) -> Check:
         )
     try:
         conversations, table, _index = read_cache(folder, key)
-    except Exception as exc:  # any damage: the bot would rebuild it
+    # A damaged cache, which the bot would rebuild: CacheError, JSON or .npy that does not
+    # parse (ValueError), a manifest missing a field (KeyError), an unreadable file (OSError).
+    except (ValueError, KeyError, OSError) as exc:
         return Check(
             "index",
             False,

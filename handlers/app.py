@@ -3,10 +3,11 @@
 `quotebot run` calls `run_bot`; tests call `build_application` and drive it
 against a local Bot API emulator. What the bot answers comes from
 bot.app.quotebot.QuoteBot, and its commands (handlers, menu) from the command
-table, bot.app.commands; this module wires the storage, the daily scheduler
-and the handlers together, with start-up, shutdown and the error handler
-(which also reports unexpected errors to QUOTEBOT_ERROR_CHAT_ID and tells the
-user something went wrong).
+table, bot.app.commands; this module opens the bot's parts once connected
+(bot.assembly: store, cards, daily scheduler, QuoteBot) and wires them to the
+handlers, with start-up, shutdown and the error handler (which also reports
+unexpected errors to QUOTEBOT_ERROR_CHAT_ID and tells the user something went
+wrong).
 """
 
 from __future__ import annotations
@@ -35,24 +36,18 @@ from telegram.ext import (
 )
 
 from bot import metrics
-from bot.app.cards import CardShop
 from bot.app.commands import COMMANDS, EVERYWHERE, Scope, menu_commands
 from bot.app.i18n import Lang, gettext_for, lang_for
-from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links
-from bot.app.topics import load_topics
 from bot.app.views import several
-from bot.cards import CardCache
+from bot.assembly import BotParts, open_parts
 from bot.config import ConfigError, Settings
-from bot.daily.scheduler import DailyQuotes
 from bot.daily.throttle_sends import Pacer
 from bot.logs import redact
 from bot.progress import terminal_progress
 from bot.search import QuoteEngine, TranscriptError
-from bot.search.index.build import default_cache_dir
-from bot.search.watch import LibraryWatch, engine_builder
+from bot.search.watch import LibraryWatch
 from bot.search.watch import stop as stop_watch
-from bot.storage import CardFileStore, Store, SubscriptionStore
 from bot.web import web_routes
 from handlers import buttons, cards, chat_settings, commands, delivery, inline, messages, web
 from handlers.context import CONTEXT_TYPES, BotData, Context
@@ -223,41 +218,17 @@ async def _answered(update: Update, context: Context) -> None:
 
 def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application], Awaitable[None]]:
     async def post_init(application: Application) -> None:
-        store = await Store.open(settings.db_path, raw_user_ids=settings.log_raw_user_ids)
-        links = Links(application.bot.username, settings.web_url)
-        card_shop = CardShop(
+        bot = application.bot
+        parts = await open_parts(
+            settings,
             engine,
-            CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
-            CardFileStore(store.db),
-            links,
-        )
-        daily = DailyQuotes(
-            SubscriptionStore(store.db),
-            engine,
-            delivery.telegram_sender(application.bot),  # paced by the bot's rate limiter
-            links=links,
-            catch_up=settings.catch_up,
-            send_card=delivery.telegram_card_sender(application.bot, card_shop),
+            links=Links(bot.username, settings.web_url),
+            send=delivery.telegram_sender(bot),  # paced by the bot's rate limiter
+            card_sender=lambda shop: delivery.telegram_card_sender(bot, shop),
         )
         data: BotData = application.bot_data
-        data.daily = daily
-        data.quotebot = QuoteBot(
-            engine,
-            store,
-            Options(
-                topics=load_topics(settings.data_dir),
-                links=links,
-                user_rate_per_minute=settings.user_rate_per_minute,
-                default_zone=settings.timezone,
-                library_dir=settings.library_dir,
-                data_dir=settings.data_dir,
-                upload_max_bytes=settings.upload_max_mb * 1024 * 1024,
-                log_days=settings.log_days,
-            ),
-            subscriptions=daily.subscriptions,
-            on_subscription_change=daily.wake,
-            cards=card_shop,
-        )
+        data.daily = parts.daily
+        data.quotebot = parts.quotebot
         if web.wanted(settings):
             data.web = web.web_front(application, settings)
             if settings.web_listen and not settings.webhook_url:
@@ -267,33 +238,27 @@ def _post_init(settings: Settings, engine: QuoteEngine) -> Callable[[Application
             assert data.health is not None  # set by build_application
             host, port = settings.metrics_listen
             data.metrics_server = serve_metrics(data.health, host, port)
-        store.start_retention(settings.log_days)  # now, then daily: QUOTEBOT_LOG_DAYS
-        daily.start()
+        parts.store.start_retention(settings.log_days)  # now, then daily: QUOTEBOT_LOG_DAYS
+        parts.daily.start()
         if settings.library_poll > 0:
             data.library_watch = asyncio.create_task(
-                _library_watch(application, settings, data.quotebot, daily).run(),
-                name="library-watch",
+                _library_watch(application, settings, parts).run(), name="library-watch"
             )
 
     return post_init
 
 
-def _library_watch(
-    application: Application, settings: Settings, bot: QuoteBot, daily: DailyQuotes
-) -> LibraryWatch:
+def _library_watch(application: Application, settings: Settings, parts: BotParts) -> LibraryWatch:
     """Conversations added to or removed from the library are served without a restart;
     the command menus and descriptions follow (/conversation once there are several)."""
     menus: set[asyncio.Task] = set()
 
-    def swap(engine: QuoteEngine) -> None:
-        bot.use_engine(engine)
-        daily.engine = engine
+    def menus_for(engine: QuoteEngine) -> None:
         task = asyncio.get_running_loop().create_task(_nice_to_have(application, engine))
         menus.add(task)  # held until done (the loop keeps only a weak reference)
         task.add_done_callback(menus.discard)
 
-    build = engine_builder(settings.data_dir, settings.cache_dir, settings.library_dir)
-    return LibraryWatch(settings.library_dir, build, swap, settings.library_poll)  # type: ignore[arg-type]
+    return parts.library_watch(settings, then=menus_for)
 
 
 async def _nice_to_have(application: Application, engine: QuoteEngine) -> None:

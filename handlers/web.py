@@ -22,7 +22,6 @@ from bot.app.views import passage_view
 from bot.cards import CardCache
 from bot.config import Settings
 from bot.logs import redact
-from bot.search.index.build import default_cache_dir
 from bot.web import WebFront, web_application, web_server
 from bot.web.server import SendPassage
 from handlers.context import BotData
@@ -70,7 +69,7 @@ def web_front(application: Application, settings: Settings) -> WebFront:
 
     return WebFront(
         engine=engine,
-        cards=CardCache((settings.cache_dir or default_cache_dir()) / "cards"),
+        cards=CardCache(settings.cache_dir / "cards"),
         base_url=settings.web_url or "",
         bot_username=application.bot.username or "",
         token=settings.token,

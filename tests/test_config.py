@@ -30,6 +30,12 @@ def test_defaults_need_nothing() -> None:
     )
 
 
+def test_the_cache_folder_is_resolved_once_in_settings() -> None:
+    assert settings_from_env({"QUOTEBOT_CACHE_DIR": "/srv/qb"}).cache_dir == Path("/srv/qb")
+    assert settings_from_env({"XDG_CACHE_HOME": "/x"}).cache_dir == Path("/x/quotebot")
+    assert settings_from_env({}).cache_dir == Path.home() / ".cache" / "quotebot"
+
+
 def test_dotenv_file_is_read_and_real_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

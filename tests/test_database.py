@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, Database
+from bot.storage import MIGRATIONS, Database, NestedTransactionError
 
 
 def rows(path: Path) -> list[tuple[str, str]]:
@@ -72,3 +72,52 @@ async def test_migration_is_one_transaction_per_version(db_path: Path) -> None:
     assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "queries", "searches", "subscriptions", "deliveries"} <= tables
+
+
+async def test_a_nested_block_is_a_savepoint_undone_alone(db_path: Path) -> None:
+    db = await Database.open(db_path)
+    async with db.atomic() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('outer', '1')")
+        async with db.atomic() as inner:  # same task: a SAVEPOINT, not a deadlock
+            await inner.execute("INSERT INTO meta (key, value) VALUES ('inner', '1')")
+        with pytest.raises(RuntimeError, match="inner failed"):
+            async with db.atomic() as inner:
+                await inner.execute("INSERT INTO meta (key, value) VALUES ('undone', '1')")
+                raise RuntimeError("inner failed")
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('after', '1')")
+    async with db.atomic() as conn:  # the lock was released
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('next', '1')")
+    await db.close()
+    keys = [k for k, _ in rows(db_path) if k != "user_salt"]
+    assert keys == ["after", "inner", "next", "outer"]
+
+
+async def test_a_failing_nested_block_fails_the_whole_transaction_unless_caught(
+    db_path: Path,
+) -> None:
+    db = await Database.open(db_path)
+    with pytest.raises(RuntimeError, match="inner failed"):
+        async with db.atomic() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('outer', '1')")
+            async with db.atomic() as inner:
+                await inner.execute("INSERT INTO meta (key, value) VALUES ('inner', '1')")
+                raise RuntimeError("inner failed")
+    await db.close()
+    assert [k for k, _ in rows(db_path) if k != "user_salt"] == []
+
+
+async def test_a_task_started_inside_a_block_is_refused_not_deadlocked(db_path: Path) -> None:
+    db = await Database.open(db_path)
+
+    async def child() -> None:
+        async with db.atomic() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES ('child', '1')")
+
+    async with db.atomic() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('parent', '1')")
+        with pytest.raises(NestedTransactionError, match="wait forever"):
+            await asyncio.wait_for(asyncio.create_task(child()), timeout=5)
+    # A task started outside any block still waits its turn and commits.
+    await asyncio.create_task(child())
+    await db.close()
+    assert [k for k, _ in rows(db_path) if k != "user_salt"] == ["child", "parent"]

@@ -41,6 +41,18 @@ async def test_schema_is_versioned_and_wal(db_path: Path) -> None:
     )
 
 
+async def test_one_store_opens_every_part_on_one_database(db_path: Path) -> None:
+    store = await Store.open(db_path)
+    try:
+        parts = (store.querylog, store.searches, store.chats, store.subscriptions)
+        assert all(part.db is store.db for part in (*parts, store.card_files))
+        await store.card_files.put("l367-1-0", "light", "v1", "file-1")
+        assert await store.card_files.get("l367-1-0", "light", "v1") == "file-1"
+        assert await store.subscriptions.get(42) is None
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_is_refused(db_path: Path) -> None:
     con = sqlite3.connect(db_path)
     con.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")

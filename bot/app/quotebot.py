@@ -69,7 +69,7 @@ from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine, Result, format_hms
 from bot.search.index.build import default_cache_dir
-from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
+from bot.storage import QueryRecord, Store, SubscriptionStore
 from bot.text import clean_input, has_searchable_text
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class QuoteBot:
         self.links = options.links
         self.limiter = RateLimiter(options.user_rate_per_minute)
         self.rng = options.rng
-        self.subscriptions = subscriptions or SubscriptionStore(store.db)
+        self.subscriptions = subscriptions or store.subscriptions
         self.dialogue = SubscribeDialogue(
             self.subscriptions,
             Zone.from_name(options.default_zone),
@@ -134,7 +134,7 @@ class QuoteBot:
         self.cards = cards or CardShop(
             engine,
             CardCache(options.cards_dir or default_cache_dir() / "cards"),
-            CardFileStore(store.db),
+            store.card_files,
             self.links,
         )
 

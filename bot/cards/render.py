@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -157,13 +158,23 @@ def _text(text: str, x: int, baseline: int, weight: Weight, size: int, role: Rol
     )
 
 
-def plan_card(
-    passage_text: str, speaker: str, time_hms: str, title: str, bot_username: str
-) -> CardPlan:
-    """Where everything goes on the card (the same for both styles)."""
-    inner = WIDTH - 2 * MARGIN
+@dataclass(frozen=True, slots=True)
+class _Footer:
+    """The footer's text and line boxes: speaker · time, the title (≤ 2 lines), @name."""
 
-    # Footer, bottom-up from the bottom margin: @name, the title (≤ 2 lines), speaker · time.
+    handle: str  # "@name", or "" without a bot username
+    title_size: int
+    title_lines: list[Line]
+    small: tuple[int, int]  # (line height, baseline) of the title and @name lines
+    speaker: tuple[int, int]  # the same for the speaker line
+
+    @property
+    def height(self) -> int:
+        lines = len(self.title_lines) + (1 if self.handle else 0)
+        return RULE[1] + 28 + self.speaker[0] + self.small[0] * lines
+
+
+def _footer(title: str, bot_username: str, inner: int) -> _Footer:
     handle = f"@{bot_username.lstrip('@')}" if bot_username else ""
     # The title in one line if a slightly smaller size allows, else in two at most.
     for title_size in TITLE_SIZES:
@@ -176,48 +187,48 @@ def plan_card(
         title_measure = _measure("regular", title_size)
         title_lines = wrap(title, inner, title_measure)
     title_lines = ellipsize(title_lines, TITLE_LINES, inner, title_measure)
-    small_h, small_base = _line_box("regular", TITLE_SIZES[0], 1.5)
-    speaker_h, speaker_base = _line_box("bold", SPEAKER_SIZE, 1.5)
-    footer_h = RULE[1] + 28 + speaker_h + small_h * (len(title_lines) + (1 if handle else 0))
+    return _Footer(
+        handle,
+        title_size,
+        title_lines,
+        _line_box("regular", TITLE_SIZES[0], 1.5),
+        _line_box("bold", SPEAKER_SIZE, 1.5),
+    )
 
-    # The mark's ink (not its em box: the CJK mark sits in the right half) decides its place.
-    m_left, m_top, m_right, m_bottom = _ink("“", "bold", MARK_SIZE)
-    mark_h = m_bottom - m_top
 
-    def height_for(n_lines: int, size: int) -> int:
-        line_h, _ = _line_box("regular", size, LINE_SPACING)
-        return MARGIN + mark_h + MARK_GAP + n_lines * line_h + FOOTER_GAP + footer_h + MARGIN
-
-    truncated = False
+def _fit_passage(
+    passage_text: str, inner: int, height_for: Callable[[int, int], int]
+) -> tuple[int, list[Line], bool]:
+    """(font size, lines, truncated): the largest size at which the card stays within
+    MAX_HEIGHT; too long even at the smallest size, as many lines as fit, then "…"."""
     for size in BODY_SIZES:
         measure = _measure("regular", size)
         lines = wrap(passage_text, inner, measure)
         if height_for(len(lines), size) <= MAX_HEIGHT:
-            break
-    else:  # too long even at the smallest size: as many lines as fit, then "…"
-        line_h, _ = _line_box("regular", size, LINE_SPACING)
-        room = (MAX_HEIGHT - height_for(0, size)) // line_h
-        lines = ellipsize(lines, room, inner, measure)
-        truncated = True
+            return size, lines, False
+    line_h, _ = _line_box("regular", size, LINE_SPACING)
+    room = (MAX_HEIGHT - height_for(0, size)) // line_h
+    return size, ellipsize(lines, room, inner, measure), True
 
-    height = max(MIN_HEIGHT, height_for(len(lines), size))
-    line_h, base = _line_box("regular", size, LINE_SPACING)
-    footer_top = height - MARGIN - footer_h
-    # The mark and the passage sit in the middle of the space above the footer.
-    block_h = mark_h + MARK_GAP + len(lines) * line_h
-    top = MARGIN + (footer_top - FOOTER_GAP - MARGIN - block_h) // 2
 
-    mark_x, mark_base = MARGIN - m_left, top - m_top
+def _passage_boxes(
+    lines: list[Line], size: int, top: int, mark_ink: tuple[int, int, int, int], inner: int
+) -> list[TextBox]:
+    """The opening mark at `top`, then the passage's lines below it."""
+    m_left, m_top, m_right, m_bottom = mark_ink
+    mark_h = m_bottom - m_top
     mark = TextBox(
         "“",
-        mark_x,
-        mark_base,
+        MARGIN - m_left,
+        top - m_top,
         "bold",
         MARK_SIZE,
         "accent",
         (MARGIN, top, MARGIN + m_right - m_left, top + mark_h),
     )
     texts: list[TextBox] = [mark]
+    measure = _measure("regular", size)
+    line_h, base = _line_box("regular", size, LINE_SPACING)
     y = top + mark_h + MARK_GAP
     for n, line in enumerate(lines):
         # Lines but the last are justified, as Chinese is set (unless that would
@@ -234,8 +245,17 @@ def plan_card(
                 if piece != " "
             )
         y += line_h
+    return texts
 
+
+def _footer_boxes(
+    footer: _Footer, speaker: str, time_hms: str, footer_top: int, inner: int
+) -> tuple[list[TextBox], list[RectBox]]:
+    """The accent rule, speaker · time (the speaker cut to fit), the title and @name."""
     rects = [RectBox((MARGIN, footer_top, MARGIN + RULE[0], footer_top + RULE[1]), "accent")]
+    texts: list[TextBox] = []
+    speaker_h, speaker_base = footer.speaker
+    small_h, small_base = footer.small
     y = footer_top + RULE[1] + 28
     time_text = f"·  {time_hms}" if time_hms else ""
     time_w = (
@@ -246,18 +266,51 @@ def plan_card(
         wrap(speaker, inner - time_w, speaker_measure), 1, inner - time_w, speaker_measure
     )
     speaker_text = speaker_lines[0].text if speaker_lines else ""
-    speaker_box = _text(speaker_text, MARGIN, y + speaker_base, "bold", SPEAKER_SIZE, "text")
-    texts.append(speaker_box)
+    texts.append(_text(speaker_text, MARGIN, y + speaker_base, "bold", SPEAKER_SIZE, "text"))
     if time_text:
         x = MARGIN + round(speaker_measure(speaker_text)) + round(SPEAKER_SIZE * 0.5)
         texts.append(_text(time_text, x, y + speaker_base, "regular", SPEAKER_SIZE, "muted"))
     y += speaker_h
-    for line in title_lines:
-        texts.append(_text(line.text, MARGIN, y + small_base, "regular", title_size, "muted"))
+    for line in footer.title_lines:
+        texts.append(
+            _text(line.text, MARGIN, y + small_base, "regular", footer.title_size, "muted")
+        )
         y += small_h
-    if handle:
-        texts.append(_text(handle, MARGIN, y + small_base, "bold", TITLE_SIZES[0], "accent"))
-    return CardPlan(WIDTH, height, size, tuple(lines), truncated, tuple(texts), tuple(rects))
+    if footer.handle:
+        texts.append(_text(footer.handle, MARGIN, y + small_base, "bold", TITLE_SIZES[0], "accent"))
+    return texts, rects
+
+
+def plan_card(
+    passage_text: str, speaker: str, time_hms: str, title: str, bot_username: str
+) -> CardPlan:
+    """Where everything goes on the card (the same for both styles).
+
+    The footer is laid out first, bottom-up from the bottom margin; the passage
+    then takes the largest size that keeps the card within MAX_HEIGHT, and sits
+    with its opening mark in the middle of the space above the footer.
+    """
+    inner = WIDTH - 2 * MARGIN
+    footer = _footer(title, bot_username, inner)
+    # The mark's ink (not its em box: the CJK mark sits in the right half) decides its place.
+    mark_ink = _ink("“", "bold", MARK_SIZE)
+    mark_h = mark_ink[3] - mark_ink[1]
+
+    def height_for(n_lines: int, size: int) -> int:
+        line_h, _ = _line_box("regular", size, LINE_SPACING)
+        return MARGIN + mark_h + MARK_GAP + n_lines * line_h + FOOTER_GAP + footer.height + MARGIN
+
+    size, lines, truncated = _fit_passage(passage_text, inner, height_for)
+    height = max(MIN_HEIGHT, height_for(len(lines), size))
+    line_h, _ = _line_box("regular", size, LINE_SPACING)
+    footer_top = height - MARGIN - footer.height
+    block_h = mark_h + MARK_GAP + len(lines) * line_h
+    top = MARGIN + (footer_top - FOOTER_GAP - MARGIN - block_h) // 2
+    texts = _passage_boxes(lines, size, top, mark_ink, inner)
+    footer_texts, rects = _footer_boxes(footer, speaker, time_hms, footer_top, inner)
+    return CardPlan(
+        WIDTH, height, size, tuple(lines), truncated, (*texts, *footer_texts), tuple(rects)
+    )
 
 
 # FreeType faces are not safe to share between threads: render_card holds this

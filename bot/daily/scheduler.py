@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -128,7 +129,7 @@ class DailyQuotes:
     async def _run(self) -> None:
         try:
             interrupted = await self.subscriptions.recover()
-        except Exception:
+        except sqlite3.Error:  # a locked or failing database: the schedule starts anyway
             log.exception("daily quotes: could not recover interrupted sends")
             interrupted = 0
         if interrupted:
@@ -143,7 +144,8 @@ class DailyQuotes:
             try:
                 await self.run_due()
                 delay = await self._seconds_to_next()
-            except Exception:  # one bad row or a locked database must not end the schedule
+            except Exception:  # last resort, at the top of the schedule's loop: one bad row,
+                # a locked database or a bug in one round must not end every later round
                 log.exception("daily quotes: scheduling round failed")
                 delay = 5.0
             if self._stopping:
@@ -191,7 +193,8 @@ class DailyQuotes:
                 went = await self.deliver(sub)
                 sent += went
                 metrics.DAILY_SENT.inc(went)
-            except Exception:
+            except Exception:  # last resort, per chat: one chat's failure (a bad row, a bug,
+                # a sender that raised) must not cost the rest of the batch their quote
                 log.exception("daily quote for chat %s failed", sub.chat_id)
                 await self.subscriptions.reschedule(sub.chat_id, self._next(sub), failed=True)
             finally:
@@ -205,23 +208,37 @@ class DailyQuotes:
 
     async def deliver(self, sub: Subscription) -> int:
         """One due subscription: claim its day, send, record. Returns 1 if a quote went out."""
-        day = sub.due_day
         if not self.catch_up and self.clock() - sub.next_at > self.grace:
             # We were down at the chat's time and catch-up is off: skip that day.
             await self.subscriptions.reschedule(sub.chat_id, self._next(sub))
             return 0
         # Otherwise a late send is the one catch-up for its day: the claim below
         # makes it the only send for that day, and the next one is in the future.
-        # The claim records the passage, so a send interrupted by a crash is resent
-        # with the same passage and the rotation counter moves on once.
-        passage = self.pick(sub, await self.conversation_of(sub.chat_id))
-        claimed = await self.subscriptions.claim(sub.chat_id, day, passage.id)
-        if claimed is None:
+        day = sub.due_day
+        passage = await self._claim(sub, day)
+        if passage is None:
             # Already sent: never twice.
             await self.subscriptions.reschedule(sub.chat_id, self._next(sub))
             return 0
+        return await self._send(sub, day, passage)
+
+    async def _claim(self, sub: Subscription, day: dt.date) -> Passage | None:
+        """The passage the chat's day is claimed for; None if that day's quote went out.
+
+        The claim records the passage, so a send interrupted by a crash is resent
+        with the same passage and the rotation counter moves on once.
+        """
+        passage = self.pick(sub, await self.conversation_of(sub.chat_id))
+        claimed = await self.subscriptions.claim(sub.chat_id, day, passage.id)
+        if claimed is None:
+            return None
         if claimed != passage.id:  # resending an interrupted claim: the same passage
             passage = self.engine.get(claimed) or passage
+        return passage
+
+    async def _send(self, sub: Subscription, day: dt.date, passage: Passage) -> int:
+        """Send the claimed quote, retrying what may pass (a flood limit, an outage, a
+        group that became a supergroup), and record how it ended. 1 if it went out."""
         reply = self.daily_reply(sub, passage)
         chat_id = sub.chat_id
         in_flight = False
@@ -242,6 +259,9 @@ class DailyQuotes:
                     # Stopping: no retries. The chat stays due; the next start sends it.
                     await self.subscriptions.release(chat_id, day)
                     return 0
+                if outcome.kind is Kind.GONE:
+                    await self._gone(chat_id, day, outcome)
+                    return 0
                 if outcome.kind is Kind.MIGRATED and outcome.new_chat_id is not None:
                     log.info(
                         "chat %s migrated to %s; moving its subscription",
@@ -252,23 +272,8 @@ class DailyQuotes:
                     chat_id = outcome.new_chat_id
                     sub = await self.subscriptions.get(chat_id) or sub
                     continue
-                if outcome.kind is Kind.RETRY_AFTER:
-                    if self.pacer is not None:
-                        self.pacer.pause(outcome.retry_after)
-                    else:
-                        await asyncio.sleep(outcome.retry_after)
-                    continue
-                if outcome.kind is Kind.TRANSIENT:
-                    await asyncio.sleep(self.backoff * 2**attempt)
-                    continue
-                if outcome.kind is Kind.GONE:
-                    log.info(
-                        "chat %s is gone (%s); subscription switched off", chat_id, outcome.detail
-                    )
-                    await self.subscriptions.release(chat_id, day)
-                    await self.subscriptions.deactivate(chat_id, outcome.detail or "gone")
-                    return 0
-                break  # FAILED
+                if not await self._wait_to_retry(outcome, attempt):
+                    break  # FAILED
         except asyncio.CancelledError:
             # Cancelled by a stop that ran out of time. A send that never left gives its
             # claim back; one cut off mid-request may have arrived, so its claim stays
@@ -276,6 +281,33 @@ class DailyQuotes:
             if not in_flight:
                 await self.subscriptions.release(chat_id, day)
             raise
+        await self._not_sent(sub, chat_id, day, outcome)
+        return 0
+
+    async def _wait_to_retry(self, outcome: Outcome, attempt: int) -> bool:
+        """Wait as a flood limit or an outage asks; False if the outcome is not retried."""
+        if outcome.kind is Kind.RETRY_AFTER:
+            if self.pacer is not None:
+                self.pacer.pause(outcome.retry_after)
+            else:
+                await asyncio.sleep(outcome.retry_after)
+            return True
+        if outcome.kind is Kind.TRANSIENT:
+            await asyncio.sleep(self.backoff * 2**attempt)
+            return True
+        return False
+
+    async def _gone(self, chat_id: int, day: dt.date, outcome: Outcome) -> None:
+        """Blocked, kicked, chat deleted: the subscription is switched off for good."""
+        log.info("chat %s is gone (%s); subscription switched off", chat_id, outcome.detail)
+        await self.subscriptions.release(chat_id, day)
+        await self.subscriptions.deactivate(chat_id, outcome.detail or "gone")
+
+    async def _not_sent(
+        self, sub: Subscription, chat_id: int, day: dt.date, outcome: Outcome
+    ) -> None:
+        """The day's claim given back, and the chat due again: soon after an outage,
+        tomorrow after a failure (switched off after MAX_FAILURES days of them)."""
         log.warning("daily quote for chat %s not sent: %s", chat_id, outcome.detail)
         await self.subscriptions.release(chat_id, day)
         if outcome.kind in (Kind.TRANSIENT, Kind.RETRY_AFTER):
@@ -288,7 +320,6 @@ class DailyQuotes:
             )
         else:
             await self.subscriptions.reschedule(chat_id, self._next(sub), failed=True)
-        return 0
 
     # -- what is sent ------------------------------------------------------------
     async def conversation_of(self, chat_id: int) -> str | None:

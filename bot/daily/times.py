@@ -16,6 +16,8 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.errors import QuotebotError
+
 __all__ = [
     "DEFAULT_TIME",
     "ErrorCode",
@@ -57,7 +59,7 @@ _OFFSET_RE = re.compile(r"(?:(?:UTC|GMT|UT)\s*)?([+-])\s*(\d{1,2})(?::?(\d{2}))?
 _CANONICAL_OFFSET_RE = re.compile(r"UTC([+-])(\d{2}):(\d{2})", re.ASCII)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(QuotebotError, ValueError):
     """A user typed something we cannot schedule.
 
     Carries a machine-readable ``code`` ("bad_time", "bad_zone", "too_many_args") and

@@ -3,7 +3,7 @@ uploaded quote cards."""
 
 from bot.storage.cardfiles import CardFileStore
 from bot.storage.chats import ChatConversations
-from bot.storage.database import Database
+from bot.storage.database import Database, NestedTransactionError
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.opening import StorageError, hold
 from bot.storage.privacy import Forgotten
@@ -18,6 +18,7 @@ __all__ = [
     "ChatConversations",
     "Database",
     "Forgotten",
+    "NestedTransactionError",
     "QueryRecord",
     "Stats",
     "StorageError",

@@ -25,8 +25,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.storage.migrations import MIGRATIONS
-from bot.storage.opening import StorageError, _folder, lock
+from bot.errors import SchemaTooNew, StorageError
+from bot.storage.migrations import check_schema
+from bot.storage.opening import _folder, lock
 
 _COUNTED = ("queries", "subscriptions", "deliveries", "searches")
 
@@ -87,10 +88,10 @@ def inspect(path: Path) -> Summary:
         conn.close()
     if version < 1 or "queries" not in tables:
         raise StorageError(f"{path} is not a quotebot database (schema v{version})")
-    if version > len(MIGRATIONS):
-        raise StorageError(
-            f"{path} has schema v{version}, newer than this quotebot (v{len(MIGRATIONS)})"
-        )
+    try:
+        check_schema(version)
+    except SchemaTooNew as exc:
+        raise StorageError(f"{path} {exc}") from None
     return Summary(path, version, path.stat().st_size, rows)
 
 

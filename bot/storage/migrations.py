@@ -8,12 +8,9 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.errors import SchemaTooNew
+
 log = logging.getLogger(__name__)
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was written by a newer quotebot."""
-
 
 MIGRATIONS: list[str] = [
     # v1: query log, saved searches (for result buttons), key/value settings.
@@ -115,10 +112,7 @@ async def migrate(db: Migratable) -> int:
     async with db.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()
     version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        raise SchemaTooNew(
-            f"database schema v{version} is newer than this quotebot (v{len(MIGRATIONS)})"
-        )
+    check_schema(version)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         async with db.atomic() as conn:
             for statement in script.split(";"):
@@ -127,3 +121,11 @@ async def migrate(db: Migratable) -> int:
             await conn.execute(f"PRAGMA user_version = {number}")
         log.info("database migrated to schema v%d", number)
     return len(MIGRATIONS)
+
+
+def check_schema(version: int) -> None:
+    """The one schema-version check (opening, migrating, backup and restore, doctor):
+    SchemaTooNew when a newer quotebot wrote the database. An older one is fine:
+    opening migrates it."""
+    if version > len(MIGRATIONS):
+        raise SchemaTooNew(version, len(MIGRATIONS))

@@ -19,11 +19,10 @@ import sqlite3
 from pathlib import Path
 from typing import IO
 
-from bot.storage.migrations import MIGRATIONS
+from bot.errors import StorageError
+from bot.storage.migrations import check_schema
 
-
-class StorageError(Exception):
-    """The database cannot be used; the message is one line for the operator."""
+__all__ = ["DatabaseLock", "StorageError", "check", "hold", "lock"]
 
 
 class DatabaseLock:
@@ -108,11 +107,7 @@ def check(path: Path) -> None:
         raise StorageError(f"cannot be used: {text}") from None
     finally:
         conn.close()
-    if version > len(MIGRATIONS):
-        raise StorageError(
-            f"has schema v{version}, newer than this quotebot (v{len(MIGRATIONS)}); "
-            "run the newer quotebot or restore a backup"
-        )
+    check_schema(version)
 
 
 def hold(path: Path | str) -> DatabaseLock:

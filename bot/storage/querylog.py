@@ -134,7 +134,7 @@ class QueryLog:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            except Exception:
+            except Exception:  # not the database: some row cannot be stored (a bug); find it
                 log.exception(
                     "query log: a batch of %d rows failed; writing them one by one", len(batch)
                 )
@@ -153,7 +153,7 @@ class QueryLog:
                 await self._write([record])
             except sqlite3.Error:
                 return batch[n:]
-            except Exception as exc:
+            except Exception as exc:  # deliberate: this row can never be stored; the rest can
                 self.dropped += 1
                 log.error("query log: dropped a row that cannot be stored: %r", exc)
         return []
@@ -270,7 +270,7 @@ class QueryLog:
             self._writer = None
             task, self._write_task = self._write_task, None
             if task is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # its outcome is read just below
                     await task  # a write in progress ends first
                 if not task.cancelled() and task.exception() is None:
                     self._inflight = []  # that write succeeded: the batch is stored

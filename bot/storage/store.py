@@ -1,8 +1,9 @@
-"""Store: the bot's storage in one object (database, query log, saved searches, each chat's
-chosen conversation, /forget and the query log's retention).
+"""Store: the bot's storage in one object, as sqlite-utils' `Database` is: the database,
+the query log, saved searches, each chat's chosen conversation, daily-quote
+subscriptions, uploaded card files, /forget and the query log's retention.
 
-Create with `await Store.open(path)`; `store.db` is the shared Database that
-the subscription store (bot.storage.subscriptions) uses too.
+Create with `await Store.open(path)`; every part shares its one Database
+(`store.db`), so their changes are serialised by its atomic().
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from bot.errors import StorageError
+from bot.storage.cardfiles import CardFileStore
 from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
-from bot.storage.opening import StorageError
 from bot.storage.privacy import Forgotten, Privacy
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
 from bot.storage.searches import SavedSearches
+from bot.storage.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ class Store:
         self.querylog = querylog
         self.searches = SavedSearches(db)
         self.chats = ChatConversations(db)
+        self.subscriptions = SubscriptionStore(db)
+        self.card_files = CardFileStore(db)
         self.privacy = Privacy(db, querylog)
         self._retention: asyncio.Task[None] | None = None
 
@@ -45,7 +50,7 @@ class Store:
         except BaseException as exc:
             if querylog is not None:
                 await querylog.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the error that stopped the opening matters
                 await db.close()
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot be used: {exc}") from None

@@ -25,12 +25,14 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from bot.errors import QuotebotError
+
 MAX_AGE = 24 * 3600  # seconds an initData stays acceptable
 MAX_LENGTH = 4096  # bytes of initData read at all
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future
 
 
-class InvalidInitData(ValueError):
+class InvalidInitData(QuotebotError, ValueError):
     """initData that is malformed, forged or too old; the message says which, never why in detail."""
 
 

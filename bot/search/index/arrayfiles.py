@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.errors import QuotebotError
 from bot.search.index.columns import TextColumn
 
 MANIFEST = "index.json"
@@ -34,7 +35,7 @@ MANIFEST = "index.json"
 HASHED_UP_TO = 8 << 20
 
 
-class CacheError(ValueError):
+class CacheError(QuotebotError, ValueError):
     """A cache folder that is not exactly what this version writes."""
 
 

@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import QuotebotError
 from bot.search.library.cues import Draft, summary
 from bot.search.transcripts.conversation import (
     Conversation,
@@ -32,7 +33,7 @@ from bot.search.transcripts.conversation import (
 _ID = re.compile(r"[A-Za-z0-9]{1,12}")
 
 
-class LibraryError(ValueError):
+class LibraryError(QuotebotError, ValueError):
     """Something the library cannot do; the message is one line."""
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.errors import QuotebotError
+
 # A pause longer than this between two cues of one speaker starts a new turn.
 PAUSE = 3.0
 # A turn this long is closed at the next sentence end, so turns stay the size
@@ -38,7 +40,7 @@ REPEAT_WINDOW = 1.0
 REPEAT_MIN = 8
 
 
-class ImportRefused(ValueError):
+class ImportRefused(QuotebotError, ValueError):
     """A file that cannot be imported; the message is one line naming the file and where."""
 
     def __init__(

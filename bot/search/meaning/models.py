@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bot.errors import QuotebotError
+
 if TYPE_CHECKING:  # httpx costs ~80 ms to import; only a remote model needs it
     import httpx
 
@@ -90,7 +92,7 @@ OUTAGE_RETRY_SECONDS = 15.0
 _PROBE_TEXT = "模型自检 self-check"
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(QuotebotError, RuntimeError):
     """The model could not embed: timeout, HTTP error, malformed response, bad output.
 
     Messages never contain QUOTEBOT_EMBEDDINGS_KEY, so they are safe to log.

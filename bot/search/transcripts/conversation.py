@@ -17,12 +17,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.errors import QuotebotError
+
 _HEADER = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*(\d+)\s+(\d{1,2}):(\d{2}):(\d{2})\s*$")
 # Anything that starts like a header but fails _HEADER is an error, not text.
 _HEADER_LIKE = re.compile(r"^(?:发言人|演讲者|發言人|演講者)\s*\d+(?:\s|$)")
 
 
-class TranscriptError(ValueError):
+class TranscriptError(QuotebotError, ValueError):
     """A transcript or metadata file that cannot be loaded; names the file and line."""
 
     def __init__(self, path: Path, line: int | None, message: str) -> None:
