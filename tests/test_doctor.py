@@ -177,7 +177,7 @@ async def test_corrupt_missing_and_newer_databases(shared_cache: Path, tmp_path:
     store = await Store.open(damaged)
     async with store.db.atomic() as conn:
         await conn.executemany(
-            "INSERT INTO searches (key, query, ts) VALUES (?, ?, 1)",
+            "INSERT INTO searches (key, text, ts) VALUES (?, ?, 1)",
             [(f"k{i}", "x" * 200) for i in range(2000)],
         )
     await store.close()

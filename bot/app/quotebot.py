@@ -30,7 +30,6 @@ from bot.app.conversations import (
     listing,
     narrow,
     no_such_conversation_view,
-    saved_query,
 )
 from bot.app.flood import RateLimiter
 from bot.app.i18n import gettext_for
@@ -69,7 +68,7 @@ from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine, Result, format_hms
 from bot.search.cache import default_cache_dir
 from bot.search.textnorm import clean_input, has_searchable_text
-from bot.storage import CardFileStore, QueryRecord, Store, SubscriptionStore
+from bot.storage import CardFileStore, QueryRecord, SavedSearch, Store, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +243,7 @@ class QuoteBot:
             return self._no_match(sender, text, conversation)
         if not results[0].confident:
             return suggestions_view(engine, text, results, sender.lang)
-        key = await self.store.remember_search(saved_query(conversation, text))
+        key = await self.store.remember_search(text, conversation)
         return result_view(engine, results, 0, key, sender.lang, self.links)
 
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
@@ -267,7 +266,7 @@ class QuoteBot:
             return self._no_match(sender, keyword, conversation)
         if not results[0].confident:
             return suggestions_view(engine, keyword, results, sender.lang)
-        key = await self.store.remember_search(saved_query(conversation, keyword))
+        key = await self.store.remember_search(keyword, conversation)
         return topic_page_view(engine, keyword, results, page, key, sender.lang, self.links)
 
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
@@ -360,11 +359,17 @@ class QuoteBot:
             return Narrowed(await self._chosen(sender), found.text)
         return found
 
-    def _saved(self, saved: str) -> Narrowed | None:
-        """A saved search (see conversations.saved_query) as it was narrowed; None if its
-        conversation is gone."""
-        found = narrow(saved, list(self.engine.conversations))
-        return found if isinstance(found, Narrowed) else None
+    def _saved(self, saved: SavedSearch) -> Narrowed | None:
+        """A saved search as it was narrowed; None if its conversation is gone.
+
+        With one conversation a `#word` that names none is just words (see
+        conversations.narrow): a search saved before schema v6 as "#AI 安全" was split
+        by the migration into conversation "AI" and words "安全", and is put back whole."""
+        if saved.conversation is None or saved.conversation in self.engine.conversations:
+            return Narrowed(saved.conversation, saved.text)
+        if several(self.engine):
+            return None
+        return Narrowed(None, f"#{saved.conversation} {saved.text}")
 
     async def stats(self, sender: Sender, now: float | None = None) -> Reply:
         return await stats_reply(self.store, sender, now)
