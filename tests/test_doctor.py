@@ -97,7 +97,7 @@ async def test_all_well_is_exit_0_with_a_tick_on_every_line(
     ]
     assert all(line.startswith("✔") for line in found.values()), result.stdout
     assert f"@{BOT_USERNAME}" in found["token"] and "<redacted>" in found["token"]
-    assert "integrity ok, schema v5" in found["database"]
+    assert "integrity ok, schema v6" in found["database"]
     assert result.stdout.rstrip().endswith("all checks passed")
 
 
