@@ -79,6 +79,8 @@ async def test_kept_results_are_bounded(engine: QuoteEngine, db_path: Path) -> N
         for n in range(RECENT_RESULTS + 5):
             finder._keep(f"k{n}", 5, engine, [])
         assert len(finder._recent) == RECENT_RESULTS and ("k0", 5) not in finder._recent
+        finder._keep("old", 5, SimpleNamespace(), [])  # searched before a reload swapped it
+        assert ("old", 5) not in finder._recent
     finally:
         await store.close()
 

@@ -173,6 +173,10 @@ class Finder:
         return Narrowed(None, f"#{saved.conversation} {saved.text}")
 
     def _keep(self, key: str, limit: int, engine: QuoteEngine, results: list[Result]) -> None:
+        """Keep the results for the buttons, unless a reload swapped the engine while they
+        were searched (they would hold the old index in memory, and are never reused)."""
+        if engine is not self.engine:
+            return
         self._recent[(key, limit)] = (engine, results)
         self._recent.move_to_end((key, limit))
         while len(self._recent) > RECENT_RESULTS:
