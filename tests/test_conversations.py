@@ -36,7 +36,7 @@ from bot.daily.pacing import Pacer
 from bot.daily.scheduler import DailyQuotes, Kind, Outcome
 from bot.daily.times import Zone, utc_now
 from bot.search.engine import QuoteEngine
-from bot.search.transcript import format_hms
+from bot.search.transcripts.conversation import format_hms
 from bot.storage import MIGRATIONS, Store, SubscriptionStore
 from tests.bot_harness import BotHarness, button_text, link_urls, running_bot
 from tests.emulator import Chat, StoredMessage

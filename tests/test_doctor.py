@@ -242,10 +242,10 @@ def test_disk_fonts_and_model_failures(
     fonts = doctor.check_fonts()
     assert not fonts.ok and fonts.line().startswith("✘ card fonts: missing in")
 
-    import bot.search.semantic as semantic
+    import bot.search.meaning.models as semantic
 
     def broken(**_: object) -> None:
-        logging.getLogger("bot.search.semantic").warning("semantic search unavailable (boom)")
+        logging.getLogger("bot.search.meaning.models").warning("semantic search unavailable (boom)")
         return None
 
     monkeypatch.setattr(semantic, "load_embedder", broken)

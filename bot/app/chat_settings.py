@@ -15,7 +15,7 @@ from bot.app.finding import Finder
 from bot.app.i18n import gettext_for
 from bot.app.replies import Reply, esc
 from bot.app.sender import Sender
-from bot.search.textnorm import clean_input
+from bot.text import clean_input
 
 
 class ChatSettings:

@@ -21,7 +21,7 @@ from bot.app.conversations import Narrowed, NoSuchConversation, narrow
 from bot.app.sender import Sender
 from bot.app.views import several
 from bot.search import QuoteEngine, Result
-from bot.search.textnorm import clean_input, has_searchable_text
+from bot.text import clean_input, has_searchable_text
 from bot.storage import QueryRecord, SavedSearch, Store
 
 MAX_INPUT = 4096  # characters of what a person sent that are searched

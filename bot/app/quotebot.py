@@ -44,7 +44,7 @@ from bot.app.views import conversation_title, passage_view, several
 from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
 from bot.search import QuoteEngine
-from bot.search.cache import default_cache_dir
+from bot.search.index.build import default_cache_dir
 from bot.storage import CardFileStore, Store, SubscriptionStore
 
 log = logging.getLogger(__name__)

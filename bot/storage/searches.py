@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.search.textnorm import clean_input
+from bot.text import clean_input
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
