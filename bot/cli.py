@@ -15,12 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.search.index.exchanges import question_line
-from bot.search.transcripts.conversation import format_hms
+from bot.search import format_hms, question_line
 
 if TYPE_CHECKING:  # loaded only by the commands that use them (a fast start for the others)
     from bot.config import Settings
-    from bot.search.engine import QuoteEngine
+    from bot.search import QuoteEngine
 
 PROG = "quotebot"
 
@@ -434,7 +433,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
     ):
         print(f"{PROG} add: error: --video-url must be an http(s) URL", file=sys.stderr)
         return 2
-    from bot.search.library.video import is_url
+    from bot.search.library import is_url
 
     try:
         paths: list[Path | str] = []
@@ -477,7 +476,7 @@ def cmd_add(args: argparse.Namespace, settings) -> int:
 
 
 def _langs(args: argparse.Namespace) -> list[str]:
-    from bot.search.library.video import DEFAULT_LANGS
+    from bot.search.library import DEFAULT_LANGS
 
     if args.lang:
         return [x.strip() for x in args.lang.split(",") if x.strip()]
@@ -489,13 +488,12 @@ def _add_one(
     args: argparse.Namespace, settings, source: Path | str, started: float
 ) -> tuple[str, bool]:
     """Import one file or video page: (its summary line, True) or (its one-line error, False)."""
-    from bot.search.library import ImportRefused, read_transcript
-    from bot.search.library.catalog import LibraryError, add, added_line
+    from bot.search.library import ImportRefused, LibraryError, add, added_line, read_transcript
 
     conv_id, title, video_url, fetched = args.conv_id, args.title, args.video_url, None
     try:
         if isinstance(source, str):
-            from bot.search.library.video import fetch
+            from bot.search.library import fetch
 
             fetched = fetch(source, _langs(args), args.language)
             draft = fetched.draft
@@ -526,8 +524,8 @@ def _add_one(
 
 
 def cmd_conversations(args: argparse.Namespace, settings) -> int:
-    from bot.search.library.catalog import entries
-    from bot.search.transcripts.conversation import TranscriptError
+    from bot.search import TranscriptError
+    from bot.search.library import entries
 
     try:
         rows = entries(settings.data_dir, _library(args, settings))
@@ -546,7 +544,7 @@ def cmd_conversations(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings) -> int:
-    from bot.search.library.catalog import LibraryError, remove
+    from bot.search.library import LibraryError, remove
 
     try:
         path = remove(args.conv_id, _library(args, settings), settings.data_dir)
@@ -629,8 +627,7 @@ def _load_engine(args: argparse.Namespace, settings: Settings) -> QuoteEngine | 
     thread and answer by words meanwhile, as the bot does.
     """
     from bot.progress import terminal_progress
-    from bot.search.engine import QuoteEngine
-    from bot.search.transcripts.conversation import TranscriptError
+    from bot.search import QuoteEngine, TranscriptError
 
     try:
         return QuoteEngine.load(

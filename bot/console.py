@@ -23,8 +23,7 @@ from bot.assembly import open_parts
 from bot.config import Settings
 from bot.daily.scheduler import Kind, Outcome
 from bot.daily.throttle_sends import Pacer
-from bot.search.engine import QuoteEngine
-from bot.search.watch import stop as stop_watch
+from bot.search import QuoteEngine, stop_watch
 
 CONSOLE_CHAT_ID = 0
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)

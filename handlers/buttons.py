@@ -8,7 +8,6 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.app.i18n import gettext_for
 from bot.app.replies import CardReply
 from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
@@ -23,7 +22,6 @@ async def press(update: Update, context: Context) -> None:
     if query is None:
         return
     who = sender(update, context)
-    _ = gettext_for(who.lang)
     data = query.data or ""
     if not await may_press(update, context, data):
         # Refused: say so on the button, and leave the message (the choice) as it is.
@@ -31,7 +29,7 @@ async def press(update: Update, context: Context) -> None:
         return
     reply = await quotebot(context).press(who, data)
     if reply is None:
-        await query.answer(_("This button has expired. Please search again."), show_alert=False)
+        await query.answer(quotebot(context).expired_notice(who), show_alert=False)
         return
     try:
         await query.answer()

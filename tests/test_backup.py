@@ -108,7 +108,7 @@ async def _db_with_rows(path: Path, n: int) -> None:
     try:
         async with store.db.atomic() as conn:
             await conn.executemany(
-                "INSERT INTO searches (key, query, ts) VALUES (?, ?, 1)",
+                "INSERT INTO searches (key, text, ts) VALUES (?, ?, 1)",
                 [(f"k{i}", f"q{i}") for i in range(n)],
             )
     finally:

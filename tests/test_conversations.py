@@ -27,7 +27,6 @@ from bot.app.conversations import (
     choice,
     narrow,
     resolve,
-    saved_query,
 )
 from bot.app.quotebot import Options, QuoteBot
 from bot.app.replies import Links, Reply
@@ -139,9 +138,7 @@ def test_narrowing_splits_a_leading_id_off_the_words() -> None:
     # With one conversation a hashtag that is not its id stays words, as it always was.
     assert narrow("#AI 安全", ["l367"]) == Narrowed(None, "#AI 安全")
     assert narrow("#367 安全", ["l367"]) == Narrowed("l367", "安全")
-    # A saved search replays its narrowing.
-    assert narrow(saved_query("b42", "蜜蜂"), ids) == Narrowed("b42", "蜜蜂")
-    assert narrow(saved_query(None, "蜜蜂"), ids) == Narrowed(None, "蜜蜂")
+    # A saved search keeps its narrowing as a column: tests/test_saved_searches.py.
 
 
 def test_conversation_argument() -> None:
@@ -227,7 +224,7 @@ async def test_migration_v4_keeps_older_data_and_stores_a_chats_choice(db_path: 
     finally:
         await store.close()
     con = sqlite3.connect(db_path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
     con.close()
 
 

@@ -97,7 +97,7 @@ async def test_all_well_is_exit_0_with_a_tick_on_every_line(
     ]
     assert all(line.startswith("✔") for line in found.values()), result.stdout
     assert f"@{BOT_USERNAME}" in found["token"] and "<redacted>" in found["token"]
-    assert "integrity ok, schema v5" in found["database"]
+    assert "integrity ok, schema v6" in found["database"]
     assert result.stdout.rstrip().endswith("all checks passed")
 
 
@@ -177,7 +177,7 @@ async def test_corrupt_missing_and_newer_databases(shared_cache: Path, tmp_path:
     store = await Store.open(damaged)
     async with store.db.atomic() as conn:
         await conn.executemany(
-            "INSERT INTO searches (key, query, ts) VALUES (?, ?, 1)",
+            "INSERT INTO searches (key, text, ts) VALUES (?, ?, 1)",
             [(f"k{i}", "x" * 200) for i in range(2000)],
         )
     await store.close()

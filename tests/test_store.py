@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, QueryRecord, StorageError, Store, search_key
+from bot.storage import MIGRATIONS, QueryRecord, SavedSearch, StorageError, Store, search_key
 
 
 def record(query: str = "意识", n: int = 1) -> QueryRecord:
@@ -127,7 +127,7 @@ async def test_saved_searches(db_path: Path) -> None:
     store = await Store.open(db_path)
     key = await store.remember_search("开源")
     assert key == search_key("开源") and len(key) == 12
-    assert await store.find_search(key) == "开源"
+    assert await store.find_search(key) == SavedSearch(None, "开源")
     assert await store.find_search("missing") is None
     await store.close()
 
@@ -147,12 +147,12 @@ async def test_old_saved_searches_are_pruned_at_open(db_path: Path) -> None:
     store = await Store.open(db_path)
     await store.remember_search("新的")
     async with store.db.atomic() as conn:
-        await conn.execute("INSERT INTO searches (key, query, ts) VALUES ('old', '旧的', 0)")
+        await conn.execute("INSERT INTO searches (key, text, ts) VALUES ('old', '旧的', 0)")
     await store.close()
     store = await Store.open(db_path)
     try:
         assert await store.find_search("old") is None
-        assert await store.find_search(search_key("新的")) == "新的"
+        assert await store.find_search(search_key("新的")) == SavedSearch(None, "新的")
     finally:
         await store.close()
 
@@ -188,7 +188,7 @@ async def test_disk_full_keeps_rows_in_memory_logs_an_error_and_loses_nothing(
         # A saved search fails first: its failed COMMIT must not leave the shared
         # connection inside a transaction that swallows every later write.
         key = await store.remember_search("人类反馈强化学习")
-        assert await store.find_search(key) == "人类反馈强化学习"  # served from memory
+        assert await store.find_search(key) == SavedSearch(None, "人类反馈强化学习")  # memory
         for i in range(50):
             store.log_query(record(f"disk full {i}"))
         for _ in range(200):  # the writer retries with backoff (0.5 s, 1 s, ...)
@@ -202,7 +202,7 @@ async def test_disk_full_keeps_rows_in_memory_logs_an_error_and_loses_nothing(
         # The connection is healthy again: a new search is saved for real.
         key2 = await store.remember_search("意识")
         assert sqlite3.connect(db_path).execute(
-            "SELECT query FROM searches WHERE key = ?", (key2,)
+            "SELECT text FROM searches WHERE key = ?", (key2,)
         ).fetchone() == ("意识",)
     finally:
         await store.close()
@@ -241,7 +241,7 @@ async def test_any_text_a_user_can_send_is_stored_and_the_writer_survives(
         store.log_query(record(text))
         store.log_query(record("after it"))
         key = await store.remember_search(text)
-        assert await store.find_search(key) == text
+        assert await store.find_search(key) == SavedSearch(None, text)
         await store.flush()
         stored = [q for (q,) in sqlite3.connect(db_path).execute("SELECT query FROM queries")]
         assert stored[-1] == "after it" and len(stored) == 2

@@ -9,9 +9,9 @@ listing the ids rather than a search for "#word": with several conversations
 it was almost certainly meant as one. With a single conversation a `#word`
 that is not its id stays part of the words, as it always was.
 
-Saved searches (behind result and page buttons) keep the narrowing as a
-`#id ` prefix of the saved text (`saved_query`), so a button replays exactly
-the search it came from, whatever the chat chooses later.
+Saved searches (behind result and page buttons) keep the conversation they
+were narrowed to beside their words (bot.storage.searches), so a button
+replays exactly the search it came from, whatever the chat chooses later.
 """
 
 from __future__ import annotations
@@ -82,11 +82,6 @@ def choice(arg: str, ids: Sequence[str]) -> str | NoSuchConversation | None:
         return None
     found = resolve(arg, ids)
     return found if isinstance(found, str) else NoSuchConversation(arg, found)
-
-
-def saved_query(conversation: str | None, text: str) -> str:
-    """What a result button keeps of a search: the words, narrowed as they were."""
-    return f"#{conversation} {text}" if conversation else text
 
 
 def short_title(conv: Conversation, lang: Lang, width: int = SHORT_TITLE) -> str:

@@ -1,11 +1,18 @@
 """QuoteBot: what the bot answers to each command, button and inline query.
 
-`handlers/` (Telegram) and `bot/console.py` (terminal) both call this class
-and only translate its `Reply` objects into their own output, so the bot
-answers identically everywhere. It composes the flood guard (throttle_users.py), the
-views (views.py), the button protocol (buttons.py), topics (topics.py), the
-subscription dialogue (subscribe.py) and /stats (stats.py); every query is
-logged through the store's query log.
+`handlers/` (Telegram) and `bot/console.py` (terminal) both call this one facade
+and translate its `Reply` objects into their own output, so the bot answers
+identically everywhere. What needs Telegram stays in handlers: whether a group
+member may change the chat's settings (`may_manage`, asked of Telegram, passed
+in here), who the bot's administrators are (`Sender.is_admin`), and how an
+inline query is throttled. Everything else is decided here.
+
+The facade composes one part per feature: the query pipeline (finding.py), the
+answers to a search (searching.py), browsing (browsing.py), inline mode
+(inline.py), the chat's chosen conversation (chat_settings.py), the flood guard
+(throttle_users.py), the subscription dialogue (subscribe.py), /forget
+(privacy.py), /stats (stats.py) and uploads (uploads.py); /help's lines come
+from the command table (commands.py).
 """
 
 from __future__ import annotations
@@ -14,70 +21,35 @@ import asyncio
 import datetime as dt
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import metrics
 from bot.app import buttons, uploads
+from bot.app.browsing import Browsing
 from bot.app.cards import CardShop
+from bot.app.chat_settings import ChatSettings
 from bot.app.commands import help_lines
-from bot.app.conversations import (
-    Narrowed,
-    NoSuchConversation,
-    choice,
-    conversation_view,
-    listing,
-    narrow,
-    no_such_conversation_view,
-    saved_query,
-)
+from bot.app.conversations import listing
+from bot.app.finding import Finder
 from bot.app.i18n import gettext_for
+from bot.app.inline import Inline
 from bot.app.privacy import Forgetting, privacy_view
-from bot.app.replies import (
-    MAX_CAPTION,
-    Button,
-    CardReply,
-    InlineCard,
-    InlineItem,
-    Links,
-    Reply,
-    esc,
-    fit_lines,
-)
+from bot.app.replies import CardReply, InlineCard, InlineItem, Links, Reply, esc, fit_lines
+from bot.app.searching import Searching
 from bot.app.sender import Sender
 from bot.app.stats import stats_chart, stats_reply
 from bot.app.subscribe import SubscribeDialogue
 from bot.app.throttle_users import RateLimiter
 from bot.app.topics import Topics
-from bot.app.views import (
-    TOPIC_PAGE,
-    card_caption_lines,
-    card_view,
-    conversation_title,
-    no_match_view,
-    passage_view,
-    quote_block,
-    result_view,
-    several,
-    suggestions_view,
-    topic_list_view,
-    topic_page_view,
-)
+from bot.app.views import conversation_title, passage_view, several
 from bot.cards import CardCache
 from bot.daily.times import Zone, utc_now
-from bot.search import QuoteEngine, Result, format_hms
-from bot.search.index.build import default_cache_dir
-from bot.storage import QueryRecord, Store, SubscriptionStore
-from bot.text import clean_input, has_searchable_text
+from bot.search import QuoteEngine, default_cache_dir
+from bot.storage import Store, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
-RESULTS_PER_QUERY = 5  # "next result" browses this many
-TOPIC_PAGES = 5
-INLINE_RESULTS = 10
-MAX_INPUT = 4096
 HELP_LISTING = 10  # conversations /help and /start list by name; /conversation lists more
 
 
@@ -114,8 +86,8 @@ class QuoteBot:
         cards: CardShop | None = None,
     ) -> None:
         options = options or Options()
-        self.engine = engine
         self.store = store
+        self.finder = Finder(engine, store)
         self.topics = Topics(options.topics, engine.fold)
         self.links = options.links
         self.limiter = RateLimiter(options.user_rate_per_minute)
@@ -137,11 +109,20 @@ class QuoteBot:
             store.card_files,
             self.links,
         )
+        self.searching = Searching(self.finder, self.topics, self.links)
+        self.browsing = Browsing(self.finder, self.links, self.rng)
+        self.inline_mode = Inline(self.finder, self.cards, self.links)
+        self.chat_settings = ChatSettings(self.finder)
+
+    @property
+    def engine(self) -> QuoteEngine:
+        """The engine answering now (use_engine swaps it)."""
+        return self.finder.engine
 
     def use_engine(self, engine: QuoteEngine) -> None:
         """Serve from `engine` from now on (a reloaded library); answers already under
         way finish on the engine they started with."""
-        self.engine = engine
+        self.finder.use_engine(engine)
         self.cards.engine = engine
 
     # -- guards ----------------------------------------------------------------
@@ -214,143 +195,32 @@ class QuoteBot:
 
     async def query(self, sender: Sender, text: str, kind: str = "message") -> Reply:
         """A free-text query (private message or /quote): the best passage, browsable."""
-        scope = await self._scope(sender, text)
-        if isinstance(scope, Reply):
-            return scope
-        conversation, text = scope.conversation, scope.text
-        if not text:
-            return self._usage(sender, kind)
-        if not has_searchable_text(text):
-            return self._not_searchable(sender, kind, text)
-        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
-        results = await self._logged_search(
-            sender, kind, text, RESULTS_PER_QUERY, conversation, engine
-        )
-        if not results:
-            return self._no_match(sender, text, conversation)
-        if not results[0].confident:
-            return suggestions_view(engine, text, results, sender.lang)
-        key = await self.store.remember_search(saved_query(conversation, text))
-        return result_view(engine, results, 0, key, sender.lang, self.links)
+        return await self.searching.query(sender, text, kind)
 
     async def topic(self, sender: Sender, keyword: str, page: int = 0) -> Reply:
         """/topic: several passages on one page, with paging buttons."""
-        _ = gettext_for(sender.lang)
-        scope = await self._scope(sender, keyword)
-        if isinstance(scope, Reply):
-            return scope
-        conversation, keyword = scope.conversation, scope.text
-        if not keyword:
-            return topic_list_view(self.topics.names, sender.lang)
-        if not has_searchable_text(keyword):
-            self._log(sender, "topic", keyword, [], 0.0)
-            return Reply(esc(_("Please give a topic in words, for example: /topic 意识")))
-        engine = self.engine
-        results = await self._logged_search(
-            sender, "topic", keyword, TOPIC_PAGE * TOPIC_PAGES, conversation, engine
-        )
-        if not results:
-            return self._no_match(sender, keyword, conversation)
-        if not results[0].confident:
-            return suggestions_view(engine, keyword, results, sender.lang)
-        key = await self.store.remember_search(saved_query(conversation, keyword))
-        return topic_page_view(engine, keyword, results, page, key, sender.lang, self.links)
+        return await self.searching.topic(sender, keyword, page)
 
     async def card(self, sender: Sender, text: str) -> Reply | CardReply:
         """/card <words>: the best match (the same decision as a query) as a quote card."""
-        _ = gettext_for(sender.lang)
-        scope = await self._scope(sender, text)
-        if isinstance(scope, Reply):
-            return scope
-        conversation, text = scope.conversation, scope.text
-        if not text:
-            return Reply(esc(_("Usage: /card <words>, for example: /card 人类反馈强化学习")))
-        if not has_searchable_text(text):
-            return self._not_searchable(sender, "card", text)
-        engine = self.engine
-        results = await self._logged_search(
-            sender, "card", text, RESULTS_PER_QUERY, conversation, engine
-        )
-        if not results:
-            return self._no_match(sender, text, conversation)
-        if not results[0].confident:
-            return suggestions_view(engine, text, results, sender.lang)
-        return card_view(engine, results[0].passage, sender.lang, self.links)
+        return await self.searching.card(sender, text)
 
     async def random_quote(self, sender: Sender, args: str = "") -> Reply:
         """/random [#id]: a random quote, of the named or the chat's chosen conversation."""
-        scope = await self._scope(sender, args)
-        if isinstance(scope, Reply):
-            return scope
-        return self._random(sender, scope.conversation)
-
-    def _random(self, sender: Sender, conversation: str | None) -> Reply:
-        passage = self.engine.random(self.rng, conversation)
-        self._log(sender, "random", "", [Result(passage, 1.0)], 0.0)
-        reply = passage_view(self.engine, passage, sender.lang, self.links)
-        _ = gettext_for(sender.lang)
-        another = Button("🎲 " + _("Another one"), data=buttons.another_random(conversation))
-        return Reply(reply.html, (*reply.buttons, (another,)), passage_id=passage.id)
+        return await self.browsing.random_quote(sender, args)
 
     # -- several conversations -----------------------------------------------------
     async def conversation(self, sender: Sender, arg: str = "", may_manage: bool = True) -> Reply:
         """/conversation: show the chat's choice; `#id` narrows the chat to one, `all` undoes it."""
-        arg = clean_input(arg or "").strip()
-        conversations = list(self.engine.conversations.values())
-        if not arg:
-            chosen = await self._chosen(sender)
-            return conversation_view(conversations, chosen, sender.lang)
-        picked = choice(arg, list(self.engine.conversations))
-        if isinstance(picked, NoSuchConversation):
-            return no_such_conversation_view(picked, conversations, sender.lang)
-        return await self._choose(sender, picked, may_manage)
-
-    async def _choose(self, sender: Sender, conversation: str | None, may_manage: bool) -> Reply:
-        _ = gettext_for(sender.lang)
-        if sender.chat_id is None:
-            return Reply(esc(_("Choosing a conversation needs a chat.")))
-        if not may_manage:
-            return Reply(esc(self.refused_change(sender)))
-        await self.store.chats.choose(sender.chat_id, conversation)
-        conversations = list(self.engine.conversations.values())
-        return conversation_view(conversations, conversation, sender.lang, changed=True)
+        return await self.chat_settings.conversation(sender, arg, may_manage)
 
     def refused_change(self, sender: Sender) -> str:
         """Plain text: a group member who is no administrator tried to choose."""
-        _ = gettext_for(sender.lang)
-        return _("Only the group's administrators can choose the conversation it searches.")
+        return self.chat_settings.refused_change(sender)
 
     def changes_chat(self, data: str) -> bool:
         """Whether a button press changes the chat's settings (in groups: administrators only)."""
-        return isinstance(buttons.decode(data), buttons.ChooseConversation)
-
-    async def _chosen(self, sender: Sender) -> str | None:
-        """The chat's chosen conversation, if it still exists (a removed one means all)."""
-        if sender.chat_id is None or not several(self.engine):
-            return None
-        chosen = await self.store.chats.get(sender.chat_id)
-        return chosen if chosen in self.engine.conversations else None
-
-    async def _scope(self, sender: Sender, text: str | None) -> Narrowed | Reply:
-        """The words and the conversation to search: a leading `#id`, else the chat's choice.
-
-        Whatever a user sent is made safe (lone surrogates) and cut to MAX_INPUT here,
-        once for every command that searches."""
-        text = clean_input(text or "")[:MAX_INPUT]
-        found = narrow(text, list(self.engine.conversations))
-        if isinstance(found, NoSuchConversation):
-            self._log(sender, "conversation", text.strip(), [], 0.0)
-            conversations = list(self.engine.conversations.values())
-            return no_such_conversation_view(found, conversations, sender.lang)
-        if found.conversation is None:
-            return Narrowed(await self._chosen(sender), found.text)
-        return found
-
-    def _saved(self, saved: str) -> Narrowed | None:
-        """A saved search (see conversations.saved_query) as it was narrowed; None if its
-        conversation is gone."""
-        found = narrow(saved, list(self.engine.conversations))
-        return found if isinstance(found, Narrowed) else None
+        return self.chat_settings.changes_chat(data)
 
     async def stats(self, sender: Sender, now: float | None = None) -> Reply:
         return await stats_reply(self.store, sender, now)
@@ -380,189 +250,60 @@ class QuoteBot:
     async def press(
         self, sender: Sender, data: str, may_manage: bool = True
     ) -> Reply | CardReply | None:
-        """A button press; None when the data is stale or malformed (the caller says so).
+        """A button press; None when the data is stale or malformed (the caller says so,
+        with `expired_notice`).
 
         A CardReply is sent as a new message (a photo); a Reply edits the pressed message.
         `may_manage`: whether the presser may change the chat's settings (see changes_chat)."""
-        press = buttons.decode(data)
-        lang = sender.lang
-        match press:
+        match buttons.decode(data):
             case buttons.ResultAt(key, rank):
-                saved = await self.store.find_search(key)
-                search = self._saved(saved) if saved is not None else None
-                if search is None:
-                    return None
-                engine = self.engine
-                results = await self._search(
-                    search.text, RESULTS_PER_QUERY, search.conversation, engine
-                )
-                if not 0 <= rank < len(results):
-                    return None
-                return result_view(engine, results, rank, key, lang, self.links)
+                return await self.searching.result_at(sender, key, rank)
             case buttons.TopicPage(key, page):
-                saved = await self.store.find_search(key)
-                search = self._saved(saved) if saved is not None else None
-                if search is None:
-                    return None
-                keyword = search.text
-                engine = self.engine
-                results = await self._search(
-                    keyword, TOPIC_PAGE * TOPIC_PAGES, search.conversation, engine
-                )
-                if not results:
-                    return None
-                return topic_page_view(engine, keyword, results, page, key, lang, self.links)
+                return await self.searching.topic_page(sender, key, page)
             case buttons.Neighbour(passage_id, step):
-                passage = self.engine.neighbour(passage_id, step)
-                return passage_view(self.engine, passage, lang, self.links) if passage else None
+                return self.browsing.neighbour(sender, passage_id, step)
             case buttons.OpenPassage(passage_id):
-                passage = self.engine.get(passage_id)
-                return passage_view(self.engine, passage, lang, self.links) if passage else None
+                return self.browsing.open(sender, passage_id)
             case buttons.SuggestedTopic(index):
                 if not 0 <= index < len(self.topics):
                     return None
-                return await self.topic(sender, self.topics.names[index])
+                return await self.searching.topic(sender, self.topics.names[index])
             case buttons.AnotherRandom(conversation):
-                if conversation is not None and conversation not in self.engine.conversations:
-                    conversation = None
-                return self._random(sender, conversation or await self._chosen(sender))
+                return await self.browsing.another(sender, conversation)
             case buttons.ChooseConversation(conversation):
-                if conversation is not None and conversation not in self.engine.conversations:
-                    return None
-                return await self._choose(sender, conversation, may_manage)
+                return await self.chat_settings.choose_button(sender, conversation, may_manage)
             case buttons.UndoForget(token):
                 return await self.forgetting.undo(sender, token)
             case buttons.SendCard(passage_id, style):
-                passage = self.engine.get(passage_id)
-                if passage is None:
-                    return None
-                return card_view(self.engine, passage, lang, self.links, style)
+                return self.browsing.card(sender, passage_id, style)
         return None
 
     # -- inline mode -----------------------------------------------------------------
     async def inline(self, sender: Sender, text: str) -> list[InlineItem]:
         """Choices for `@bot words` in any chat; random good quotes for an empty query."""
-        found = narrow(clean_input(text or "")[:MAX_INPUT], list(self.engine.conversations))
-        if isinstance(found, NoSuchConversation):
-            return []
-        conversation, text = found.conversation, found.text
-        engine = self.engine  # one engine for the whole answer, even if a reload swaps it
-        if text:
-            results = await self._logged_search(
-                sender, "inline", text, INLINE_RESULTS, conversation, engine
-            )
-            passages = [r.passage for r in results]
-            suggested = {r.passage.id for r in results if not r.confident}
-        else:
-            suggested = set()
-            rng = random.Random(int(time.time() // 300))  # same picks for five minutes: cacheable
-            passages = list(
-                {
-                    p.id: p
-                    for p in (engine.random(rng, conversation) for _ in range(INLINE_RESULTS))
-                }.values()
-            )
-        items = []
-        named = several(engine)
-        for passage in passages:
-            conv = engine.conversation(passage)
-            speaker = conv.speakers[passage.speaker].display(sender.lang)
-            where = conversation_title(conv, sender.lang)[:60] + "\n" if named else ""
-            question = engine.question_for(passage)
-            block = quote_block(passage, conv, sender.lang, self.links, named, question)
-            items.append(
-                InlineItem(
-                    id=passage.id,
-                    # "≈": closest in meaning, not a passage that says it.
-                    title=("≈ " if passage.id in suggested else "")
-                    + (f"{speaker} · " if speaker else "")
-                    + format_hms(passage.at),
-                    description=where + passage.text[:120],
-                    reply=Reply(fit_lines(block)),
-                )
-            )
-        return items
+        return await self.inline_mode.inline(sender, text)
 
     async def inline_cards(self, sender: Sender, items: list[InlineItem]) -> list[InlineCard]:
         """The cards of these inline choices already uploaded to Telegram (by file_id)."""
-        cards = []
-        for passage_id, style, file_id in await self.cards.uploaded([i.id for i in items]):
-            passage = self.engine.get(passage_id)
-            if passage is None:
-                continue
-            conv = self.engine.conversation(passage)
-            caption = fit_lines(
-                card_caption_lines(
-                    passage,
-                    conv,
-                    sender.lang,
-                    self.links,
-                    several(self.engine),
-                    self.engine.question_for(passage),
-                ),
-                MAX_CAPTION,
-            )
-            cards.append(InlineCard(f"card:{style[0]}:{passage_id}"[:64], file_id, caption))
-        return cards
+        return await self.inline_mode.inline_cards(sender, items)
 
     # -- short answers ---------------------------------------------------------------
-    async def _search(
-        self,
-        text: str,
-        limit: int,
-        conversation: str | None,
-        engine: QuoteEngine | None = None,
-    ) -> list[Result]:
-        """The engine's search, on a worker thread.
-
-        A query that reaches the embedder costs tens of milliseconds (more on a
-        catalogue); on the event loop it would hold up every other chat's
-        updates meanwhile. The engine only reads its index; the embedder runs
-        one query at a time under its own lock.
-        """
-        engine = engine or self.engine
-        return await asyncio.to_thread(engine.search, text, limit, conversation)
-
-    async def _logged_search(
-        self,
-        sender: Sender,
-        kind: str,
-        text: str,
-        limit: int,
-        conversation: str | None,
-        engine: QuoteEngine | None = None,
-    ) -> list[Result]:
-        """A search a user asked for: timed and written to the query log (button
-        presses replaying a saved search are not logged again)."""
-        started = time.perf_counter()
-        results = await self._search(text, limit, conversation, engine)
-        self._log(sender, kind, text, results, time.perf_counter() - started)
-        return results
-
-    def _not_searchable(self, sender: Sender, kind: str, text: str) -> Reply:
-        """Emoji or punctuation alone: logged, and answered with what to send instead."""
-        _ = gettext_for(sender.lang)
-        self._log(sender, kind, text, [], 0.0)
-        return Reply(
-            esc(
-                _(
-                    "Please send some words (Chinese or English) to search for; emoji and punctuation alone can't be matched."
-                )
-            )
-        )
-
-    def _no_match(self, sender: Sender, text: str, conversation: str | None = None) -> Reply:
-        in_all = conversation is None and several(self.engine)
-        close = self.topics.suggest(text)
-        return no_match_view(text, self.topics.names, close, sender.lang, in_all)
-
     def unknown_command(self, sender: Sender) -> Reply:
         _ = gettext_for(sender.lang)
         return Reply(esc(_("I don't know that command. /help lists what I can do.")))
 
-    def expired_button(self, sender: Sender) -> Reply:
+    def expired_notice(self, sender: Sender) -> str:
+        """Plain text: a button whose search or passage is gone (`press` returned None)."""
         _ = gettext_for(sender.lang)
-        return Reply(esc(_("This button has expired. Please search again.")))
+        return _("This button has expired. Please search again.")
+
+    def expired_button(self, sender: Sender) -> Reply:
+        """`expired_notice` as a reply, for front ends that answer with a message."""
+        return Reply(esc(self.expired_notice(sender)))
+
+    def text_only(self, sender: Sender) -> Reply:
+        _ = gettext_for(sender.lang)
+        return Reply(esc(_("I can only read text. Send me some words to search for.")))
 
     # -- uploads -----------------------------------------------------------------------
     def takes_uploads(self, sender: Sender) -> bool:
@@ -603,32 +344,3 @@ class QuoteBot:
             "upload from admin %s %s: %s", sender.user_id, "imported" if ok else "refused", line
         )
         return Reply(esc(line))
-
-    def text_only(self, sender: Sender) -> Reply:
-        _ = gettext_for(sender.lang)
-        return Reply(esc(_("I can only read text. Send me some words to search for.")))
-
-    def _usage(self, sender: Sender, kind: str) -> Reply:
-        _ = gettext_for(sender.lang)
-        if kind == "quote":
-            return Reply(esc(_("Usage: /quote <words>, for example: /quote 人类反馈强化学习")))
-        return Reply(esc(_("Send me some words to search for, or /help.")))
-
-    def _log(
-        self, sender: Sender, kind: str, text: str, results: list[Result], seconds: float
-    ) -> None:
-        top = results[0] if results else None
-        metrics.query(kind, len(results), top is not None and top.confident)
-        self.store.log_query(
-            QueryRecord(
-                chat_id=sender.chat_id,
-                chat_type=sender.chat_type,
-                user_id=sender.user_id,
-                kind=kind,
-                query=text,
-                top_passage=top.passage.id if top else None,
-                top_score=top.score if top else None,
-                n_results=len(results),
-                latency_ms=seconds * 1000,
-            )
-        )

@@ -97,10 +97,7 @@ def passage_view(engine: QuoteEngine, passage: Passage, lang: Lang, links: Links
     """One passage with buttons to the passages before and after it."""
     conv = engine.conversation(passage)
     row = context_buttons(
-        passage,
-        lang,
-        engine.neighbour(passage.id, -1) is not None,
-        engine.neighbour(passage.id, 1) is not None,
+        passage, lang, engine.has_neighbour(passage.id, -1), engine.has_neighbour(passage.id, 1)
     )
     question = engine.question_for(passage)
     read = read_button(passage, lang, links)
@@ -149,12 +146,13 @@ def topic_page_view(
     page = max(0, min(page, pages - 1))
     heading = _("Topic: {keyword}").format(keyword=keyword[:100])
     lines = [f"<b>{esc(heading)}</b> ({page + 1}/{pages})", ""]
+    named = several(engine)
     for n, r in enumerate(
         results[page * TOPIC_PAGE : (page + 1) * TOPIC_PAGE], page * TOPIC_PAGE + 1
     ):
         conv = engine.conversation(r.passage)
         lines.append(f"<b>{n}.</b>")
-        lines.extend(quote_block(r.passage, conv, lang, links, several(engine), r.question))
+        lines.extend(quote_block(r.passage, conv, lang, links, named, r.question))
         lines.append("")
     nav = []
     if page > 0:
@@ -204,12 +202,13 @@ def suggestions_view(engine: QuoteEngine, text: str, results: list[Result], lang
         "",
     ]
     row = []
+    named = several(engine)
     for n, result in enumerate(results, 1):
         passage = result.passage
         conv = engine.conversation(passage)
         speaker = conv.speakers[passage.speaker].display(lang)
         preview = passage.text if len(passage.text) <= 90 else passage.text[:89] + "…"
-        where = f" · <i>{esc(conversation_title(conv, lang))}</i>" if several(engine) else ""
+        where = f" · <i>{esc(conversation_title(conv, lang))}</i>" if named else ""
         who = f"{esc(speaker)} · " if speaker else ""
         lines.append(f"<b>{n}.</b> {who}{format_hms(passage.at)}{where}")
         lines.append(f"<i>{esc(preview)}</i>")

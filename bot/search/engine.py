@@ -337,6 +337,11 @@ class QuoteEngine:
             return None
         return self.table[row + step]
 
+    def has_neighbour(self, passage_id: str, step: int) -> bool:
+        """Whether `neighbour` finds one, without building it (for the ⬆/⬇ buttons)."""
+        row = self.table.find(passage_id)
+        return row is not None and self.table.same_conversation(row, row + step)
+
     def random(self, rng: random.Random | None = None, conversation: str | None = None) -> Passage:
         """A random passage that stands on its own (falls back to any passage),
         of one conversation if given."""

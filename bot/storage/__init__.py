@@ -8,7 +8,7 @@ from bot.storage.migrations import MIGRATIONS
 from bot.storage.opening import StorageError, hold
 from bot.storage.privacy import Forgotten
 from bot.storage.querylog import QueryRecord, Stats
-from bot.storage.searches import search_key
+from bot.storage.searches import SavedSearch, search_key
 from bot.storage.store import Store
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 
@@ -20,6 +20,7 @@ __all__ = [
     "Forgotten",
     "NestedTransactionError",
     "QueryRecord",
+    "SavedSearch",
     "Stats",
     "StorageError",
     "Store",

@@ -94,6 +94,32 @@ MIGRATIONS: list[str] = [
         misses INTEGER NOT NULL
     );
     """,
+    # v6: a saved search as columns, the conversation it was narrowed to (NULL: all) and
+    # its words, instead of one "#id words" string parsed again on every button press.
+    # Old rows are split once here: a leading `#` and letters and digits up to the first
+    # space are the conversation (the bot wrote ids that way). Keys are kept, so the
+    # buttons already sent still work.
+    """
+    ALTER TABLE searches RENAME TO searches_v5;
+    CREATE TABLE searches (
+        key TEXT PRIMARY KEY,
+        conversation TEXT,
+        text TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    INSERT INTO searches (key, conversation, text, ts)
+    SELECT key,
+        CASE WHEN narrowed THEN substr(query, 2, instr(query, ' ') - 2) END,
+        CASE WHEN narrowed THEN substr(query, instr(query, ' ') + 1) ELSE query END,
+        ts
+    FROM (
+        SELECT key, query, ts,
+            query GLOB '#?*' AND instr(query, ' ') BETWEEN 3 AND 34
+            AND substr(query, 2, instr(query, ' ') - 2) NOT GLOB '*[^A-Za-z0-9]*' AS narrowed
+        FROM searches_v5
+    );
+    DROP TABLE searches_v5;
+    """,
 ]
 
 

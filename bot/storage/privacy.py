@@ -46,6 +46,7 @@ _SUBSCRIPTION_COLUMNS = (
 )
 _DELIVERY_COLUMNS = "chat_id, day, status, passage, at"
 _CHAT_COLUMNS = "chat_id, conversation, updated_at"
+_SEARCH_COLUMNS = "key, conversation, text, ts"
 
 
 @dataclass(frozen=True)
@@ -104,18 +105,20 @@ class Privacy:
             queries = await _rows(
                 conn, f"SELECT {_QUERY_COLUMNS} FROM queries WHERE {mine} ORDER BY id", mine_args
             )
-            # A saved search keeps the words as searched, or "#id words" when narrowed.
+            # A log row holds the words searched, without the `#id`; a saved search holds
+            # them apart from its conversation. (A one-conversation hashtag such as
+            # "#AI 安全" was saved before schema v6 as words and is now split: matched whole.)
             texts = sorted({str(q[5])[:1000] for q in queries})
             searches: list[tuple] = []
             for start in range(0, len(texts), 400):
                 chunk = tuple(texts[start : start + 400])
                 marks = ",".join("?" * len(chunk))
                 where = (
-                    f"query IN ({marks}) OR (query LIKE '#%' AND"
-                    f" substr(query, instr(query, ' ') + 1) IN ({marks}))"
+                    f"text IN ({marks}) OR (conversation IS NOT NULL AND"
+                    f" '#' || conversation || ' ' || text IN ({marks}))"
                 )
                 searches += await _rows(
-                    conn, f"SELECT key, query, ts FROM searches WHERE {where}", chunk + chunk
+                    conn, f"SELECT {_SEARCH_COLUMNS} FROM searches WHERE {where}", chunk + chunk
                 )
                 await conn.execute(f"DELETE FROM searches WHERE {where}", chunk + chunk)
             subscriptions = await _rows(
@@ -165,7 +168,7 @@ class Privacy:
             )
             await conn.execute("DELETE FROM query_days WHERE queries = 0")
             await conn.executemany(
-                "INSERT OR IGNORE INTO searches (key, query, ts) VALUES (?,?,?)",
+                f"INSERT OR IGNORE INTO searches ({_SEARCH_COLUMNS}) VALUES (?,?,?,?)",
                 forgotten.searches,
             )
             await conn.executemany(

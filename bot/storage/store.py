@@ -20,7 +20,7 @@ from bot.storage.chats import ChatConversations
 from bot.storage.database import Database
 from bot.storage.privacy import Forgotten, Privacy
 from bot.storage.querylog import QueryLog, QueryRecord, Stats
-from bot.storage.searches import SavedSearches
+from bot.storage.searches import SavedSearch, SavedSearches
 from bot.storage.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,10 @@ class Store:
     async def queries_per_day(self, since: float) -> dict[int, int]:
         return await self.querylog.per_day(since)
 
-    async def remember_search(self, query: str) -> str:
-        return await self.searches.remember(query)
+    async def remember_search(self, text: str, conversation: str | None = None) -> str:
+        return await self.searches.remember(text, conversation)
 
-    async def find_search(self, key: str) -> str | None:
+    async def find_search(self, key: str) -> SavedSearch | None:
         return await self.searches.find(key)
 
     def start_retention(self, days: int = DEFAULT_LOG_DAYS, every: float = 86400.0) -> None:
