@@ -21,8 +21,7 @@ from bot.cards import CardCache
 from bot.config import Settings
 from bot.daily.scheduler import DailyQuotes, Send, SendCard
 from bot.daily.throttle_sends import Pacer
-from bot.search import QuoteEngine
-from bot.search.watch import LibraryWatch, engine_builder
+from bot.search import LibraryWatch, QuoteEngine, engine_builder
 from bot.storage import Store
 
 

@@ -394,8 +394,7 @@ def cmd_web(args: argparse.Namespace, engine, settings) -> int:
     import asyncio
 
     from bot.cards import CardCache
-    from bot.web import WebFront
-    from bot.web.server import serve
+    from bot.web import WebFront, serve
 
     engine.wait_for_meaning()
     front = WebFront(
@@ -556,12 +555,11 @@ def cmd_remove(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings) -> int:
-    from bot.storage import StorageError
-    from bot.storage.backup import backup
+    from bot.storage import StorageError, backup_database
 
     started = time.perf_counter()
     try:
-        summary = backup(settings.db_path, args.file)
+        summary = backup_database(settings.db_path, args.file)
     except StorageError as exc:
         print(f"{PROG} backup: error: {exc}", file=sys.stderr)
         return 2
@@ -571,11 +569,10 @@ def cmd_backup(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings) -> int:
-    from bot.storage import StorageError
-    from bot.storage.backup import restore
+    from bot.storage import StorageError, restore_database
 
     try:
-        summary, kept = restore(args.file, settings.db_path)
+        summary, kept = restore_database(args.file, settings.db_path)
     except StorageError as exc:
         print(f"{PROG} restore: error: {exc}", file=sys.stderr)
         return 2

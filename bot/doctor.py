@@ -188,15 +188,13 @@ def check_clock(api: BotApi) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from bot.storage import StorageError
-    from bot.storage.backup import inspect
-    from bot.storage.migrations import MIGRATIONS
+    from bot.storage import MIGRATIONS, StorageError, inspect_backup
 
     path = settings.db_path
     if not path.exists():
         return Check("database", True, f"{path} not created yet (`quotebot run` creates it)")
     try:
-        summary = inspect(path)
+        summary = inspect_backup(path)
     except StorageError as exc:
         return Check(
             "database",
@@ -279,7 +277,7 @@ def check_meaning() -> Check:
 
 
 def check_fonts() -> Check:
-    from bot.cards.render import FONT_DIR, FONT_FILES, FONT_VERSION, font
+    from bot.cards import FONT_DIR, FONT_FILES, FONT_VERSION, font
 
     missing = [name for name in FONT_FILES.values() if not (FONT_DIR / name).is_file()]
     if missing:

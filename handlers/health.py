@@ -7,7 +7,7 @@ answers; otherwise 503 with one line saying why:
 - the Application is not running (starting or stopping);
 - polling mode: the updater stopped, or getUpdates has not answered for
   `POLL_STALE` seconds (Telegram unreachable, a revoked token);
-- the database cannot be opened and read afresh (bot.storage.health.probe).
+- the database cannot be opened and read afresh (bot.storage.probe_database).
 
 `/metrics` is the Prometheus text of bot.metrics. Neither carries user text,
 ids or the token. getUpdates answers are seen by `PollWatchRequest`, the HTTP
@@ -30,7 +30,7 @@ from tornado.httpserver import HTTPServer
 
 from bot import metrics
 from bot.search import QuoteEngine
-from bot.storage.health import probe
+from bot.storage import probe_database
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Health:
                 return f"not taking updates: getUpdates has not answered for {since:.0f} s"
         try:
             problem = await asyncio.wait_for(
-                asyncio.to_thread(probe, self.db_path), timeout=PROBE_TIMEOUT
+                asyncio.to_thread(probe_database, self.db_path), timeout=PROBE_TIMEOUT
             )
         except TimeoutError:
             problem = f"no answer within {PROBE_TIMEOUT:.0f} s"

@@ -22,8 +22,7 @@ from bot.app.views import passage_view
 from bot.cards import CardCache
 from bot.config import Settings
 from bot.logs import redact
-from bot.web import WebFront, web_application, web_server
-from bot.web.server import SendPassage
+from bot.web import SendPassage, WebFront, web_application, web_server
 from handlers.context import BotData
 from handlers.render import message_kwargs
 

@@ -9,7 +9,7 @@ import time
 from bot.app.i18n import gettext_for
 from bot.app.replies import Reply, esc, fit_lines
 from bot.app.sender import Sender
-from bot.cards.chart import ChartData, render_chart
+from bot.cards import ChartData, render_chart
 from bot.storage import Store
 
 PRIVATE_CHATS = ("private", "console")

@@ -9,7 +9,7 @@ from bot.app.i18n import Lang, gettext_for
 from bot.app.replies import Reply, esc
 from bot.app.sender import Sender
 from bot.daily.times import ScheduleError, Zone, parse_subscribe_args, utc_now
-from bot.storage.subscriptions import Subscription, SubscriptionStore
+from bot.storage import Subscription, SubscriptionStore
 
 # `/subscribe 08:00 card`: the daily quote as a picture (a quote card).
 CARD_WORDS = frozenset({"card", "cards", "卡片", "图片", "圖片"})

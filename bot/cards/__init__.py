@@ -8,14 +8,20 @@ Needs only the engine's types (bot.search); the Telegram layer sends the bytes.
 """
 
 from bot.cards.cache import CardCache, CardText, card_text
-from bot.cards.render import FONT_VERSION, Style, plan_card, render_card
+from bot.cards.chart import ChartData, render_chart
+from bot.cards.render import FONT_DIR, FONT_FILES, FONT_VERSION, Style, font, plan_card, render_card
 
 __all__ = [
+    "FONT_DIR",
+    "FONT_FILES",
     "FONT_VERSION",
     "CardCache",
     "CardText",
+    "ChartData",
     "Style",
     "card_text",
+    "font",
     "plan_card",
     "render_card",
+    "render_chart",
 ]

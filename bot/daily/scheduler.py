@@ -25,8 +25,7 @@ from bot.app.views import daily_card_view, daily_quote_view
 from bot.daily.throttle_sends import Pacer
 from bot.daily.times import next_send, utc_now
 from bot.search import Passage, QuoteEngine
-from bot.storage.chats import ChatConversations
-from bot.storage.subscriptions import Subscription, SubscriptionStore, passage_number
+from bot.storage import ChatConversations, Subscription, SubscriptionStore, passage_number
 
 log = logging.getLogger(__name__)
 

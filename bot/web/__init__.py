@@ -7,14 +7,24 @@ Telegram but the Mini App initData check (initdata.py).
 """
 
 from bot.web.initdata import InvalidInitData, WebAppUser, check_init_data
-from bot.web.server import RateLimit, WebFront, web_application, web_routes, web_server
+from bot.web.server import (
+    RateLimit,
+    SendPassage,
+    WebFront,
+    serve,
+    web_application,
+    web_routes,
+    web_server,
+)
 
 __all__ = [
     "InvalidInitData",
     "RateLimit",
+    "SendPassage",
     "WebAppUser",
     "WebFront",
     "check_init_data",
+    "serve",
     "web_application",
     "web_routes",
     "web_server",

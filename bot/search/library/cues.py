@@ -379,43 +379,62 @@ def shape_cues(
                 )
             previous, previous_lines, previous_text = cue, lines, pair[0]
             continue
-        kept_raw: list[str] = []
-        for raw in cue.lines:
-            line = clean(raw)
-            if not line:
-                continue
-            if adjacent and len(line) >= shortest_repeat and line in previous_lines:
-                stats.duplicates += 1  # the rolling line, or a cue said twice
-                continue
-            kept_raw.append(raw)
-        untimed = ""
-        words: list[tuple[float, str]] = []
-        for raw in kept_raw:
-            timed = _timed_words(path, raw, cue, unit)
-            if timed is None:
-                untimed = join(untimed, clean(raw))
-            else:
-                stats.word_timed = True
-                words += timed
-        if (
-            untimed
-            and adjacent
-            and len(previous_text) >= REPEAT_MIN
-            and len(untimed) > len(previous_text)
-            and untimed.startswith(previous_text)
-            and len(cue.lines) == 1
-            and untimed[len(previous_text)] == " "  # whole words only ("I" is not "It's")
-        ):
-            untimed = untimed[len(previous_text) :].strip()  # a growing caption: the new words
-            stats.duplicates += 1
-        if untimed:
-            out.append(Cue(cue.start, cue.end, untimed, cue.speaker, cue.number, cue.line))
-        for k, (at, word) in enumerate(words):
-            nxt = words[k + 1][0] if k + 1 < len(words) else max(cue.end, at)
-            out.append(Cue(at, min(nxt, at + WORD_MAX), word, cue.speaker, cue.number, cue.line))
+        out += _spoken_once(
+            path, cue, adjacent, previous_lines, previous_text, shortest_repeat, unit, stats
+        )
         previous, previous_lines, previous_text = cue, lines, text
     out.sort(key=lambda c: c.start)  # word times may run past the next cue's start
     return out, stats
+
+
+def _spoken_once(
+    path: Path,
+    cue: RawCue,
+    adjacent: bool,
+    previous_lines: list[str],
+    previous_text: str,
+    shortest_repeat: int,
+    unit: str,
+    stats: ImportStats,
+) -> list[Cue]:
+    """One cue of a one-language file as its new speech: lines repeating the cue before
+    dropped, a growing caption cut to its new words, word timestamps one piece each."""
+    kept_raw: list[str] = []
+    for raw in cue.lines:
+        line = clean(raw)
+        if not line:
+            continue
+        if adjacent and len(line) >= shortest_repeat and line in previous_lines:
+            stats.duplicates += 1  # the rolling line, or a cue said twice
+            continue
+        kept_raw.append(raw)
+    untimed = ""
+    words: list[tuple[float, str]] = []
+    for raw in kept_raw:
+        timed = _timed_words(path, raw, cue, unit)
+        if timed is None:
+            untimed = join(untimed, clean(raw))
+        else:
+            stats.word_timed = True
+            words += timed
+    if (
+        untimed
+        and adjacent
+        and len(previous_text) >= REPEAT_MIN
+        and len(untimed) > len(previous_text)
+        and untimed.startswith(previous_text)
+        and len(cue.lines) == 1
+        and untimed[len(previous_text)] == " "  # whole words only ("I" is not "It's")
+    ):
+        untimed = untimed[len(previous_text) :].strip()  # a growing caption: the new words
+        stats.duplicates += 1
+    out: list[Cue] = []
+    if untimed:
+        out.append(Cue(cue.start, cue.end, untimed, cue.speaker, cue.number, cue.line))
+    for k, (at, word) in enumerate(words):
+        nxt = words[k + 1][0] if k + 1 < len(words) else max(cue.end, at)
+        out.append(Cue(at, min(nxt, at + WORD_MAX), word, cue.speaker, cue.number, cue.line))
+    return out
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*|[\u3400-\u9fff\uf900-\ufaff]")
