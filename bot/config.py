@@ -18,6 +18,7 @@ from dotenv import load_dotenv
 
 from bot.data import DATA_DIR as DEFAULT_DATA_DIR
 from bot.errors import ConfigError
+from bot.search import default_cache_dir
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_env"]
 
@@ -33,17 +34,6 @@ def default_library_dir(env: dict[str, str]) -> Path:
         return Path(raw).expanduser()
     base = env.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     return Path(base) / "quotebot" / "library"
-
-
-def default_cache_dir(env: dict[str, str]) -> Path:
-    """The index and card cache: QUOTEBOT_CACHE_DIR, else $XDG_CACHE_HOME/quotebot
-    (~/.cache/quotebot). The same rule as bot.search.index.build.default_cache_dir, which
-    serves the engine used without settings; every entry point passes this one down."""
-    raw = env.get("QUOTEBOT_CACHE_DIR", "").strip()
-    if raw:
-        return Path(raw)
-    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "quotebot"
 
 
 @dataclass(frozen=True)

@@ -236,9 +236,9 @@ def test_disk_fonts_and_model_failures(
     assert not full.ok and "free some space" in full.line()
 
     assert doctor.check_fonts().ok
-    import bot.cards.render as render
+    import bot.cards
 
-    monkeypatch.setattr(render, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(bot.cards, "FONT_DIR", tmp_path)
     fonts = doctor.check_fonts()
     assert not fonts.ok and fonts.line().startswith("✘ card fonts: missing in")
 

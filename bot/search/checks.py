@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.search.index.arrayfiles import DAMAGED
 from bot.search.index.build import data_key, read_cache
-from bot.search.meaning.models import load_embedder, load_second_embedder, semantic_disabled
+from bot.search.meaning import models as meaning_models
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ModelsState:
 
 def models_state() -> ModelsState:
     """Load both models as the bot would (slow: seconds), catching their warnings."""
-    if semantic_disabled():
+    if meaning_models.semantic_disabled():
         return ModelsState(off=True)
     reasons: list[str] = []
 
@@ -64,8 +64,8 @@ def models_state() -> ModelsState:
     catch = Catch(logging.WARNING)
     logger.addHandler(catch)
     try:
-        first = load_embedder()
-        second = load_second_embedder()
+        first = meaning_models.load_embedder()
+        second = meaning_models.load_second_embedder()
     finally:
         logger.removeHandler(catch)
     return ModelsState(

@@ -25,7 +25,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,11 +121,16 @@ class IndexFiles:
     asks: list[Ask]  # bit i of table.asks is asks[i]
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("QUOTEBOT_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The index and card cache: QUOTEBOT_CACHE_DIR, else $XDG_CACHE_HOME/quotebot
+    (~/.cache/quotebot), read from `env` (the process environment by default).
+    bot.config resolves it once for the bot; the engine used without settings (tests,
+    benchmarks, tools) asks here."""
+    env = os.environ if env is None else env
+    raw = env.get("QUOTEBOT_CACHE_DIR", "").strip()
+    if raw:
+        return Path(raw)
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
     return Path(base) / "quotebot"
 
 
