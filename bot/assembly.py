@@ -13,10 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.app.cards import CardShop
-from bot.app.quotebot import Options, QuoteBot
-from bot.app.replies import Links
-from bot.app.topics import load_topics
+from bot.app import CardShop, Links, Options, QuoteBot, load_topics
 from bot.cards import CardCache
 from bot.config import Settings
 from bot.daily.scheduler import DailyQuotes, Send, SendCard

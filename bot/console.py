@@ -14,11 +14,17 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bot.app.commands import command_for
-from bot.app.i18n import Lang, gettext_for
-from bot.app.quotebot import QuoteBot
-from bot.app.replies import Button, CardReply, Links, Reply
-from bot.app.sender import Sender
+from bot.app import (
+    Button,
+    CardReply,
+    Lang,
+    Links,
+    QuoteBot,
+    Reply,
+    Sender,
+    command_for,
+    gettext_for,
+)
 from bot.assembly import open_parts
 from bot.config import Settings
 from bot.daily.scheduler import Kind, Outcome

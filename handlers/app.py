@@ -36,10 +36,17 @@ from telegram.ext import (
 )
 
 from bot import metrics
-from bot.app.commands import COMMANDS, EVERYWHERE, Scope, menu_commands
-from bot.app.i18n import Lang, gettext_for, lang_for
-from bot.app.replies import Links
-from bot.app.views import several
+from bot.app import (
+    COMMANDS,
+    EVERYWHERE,
+    Lang,
+    Links,
+    Scope,
+    gettext_for,
+    lang_for,
+    menu_commands,
+    several,
+)
 from bot.assembly import BotParts, open_parts
 from bot.config import ConfigError, Settings
 from bot.daily.throttle_sends import Pacer

@@ -8,7 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.app.replies import CardReply
+from bot.app import CardReply
 from handlers.cards import send_card
 from handlers.context import Context, quotebot, sender
 from handlers.permissions import may_press

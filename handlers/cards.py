@@ -14,8 +14,7 @@ from typing import Any
 from telegram import Bot, InputFile, Message, ReplyParameters, Update
 from telegram.error import BadRequest
 
-from bot.app.cards import CardShop
-from bot.app.replies import CardReply, Reply
+from bot.app import CardReply, CardShop, Reply
 from handlers.context import Context, quotebot, sender
 from handlers.render import keyboard
 from handlers.replying import send

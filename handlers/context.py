@@ -9,9 +9,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from tornado.httpserver import HTTPServer
 
-from bot.app.i18n import lang_for
-from bot.app.quotebot import QuoteBot
-from bot.app.sender import Sender
+from bot.app import QuoteBot, Sender, lang_for
 from bot.daily.scheduler import DailyQuotes
 from bot.web import WebFront
 from handlers.health import Health

@@ -21,8 +21,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.app.cards import CardShop
-from bot.app.replies import CardReply, Reply
+from bot.app import CardReply, CardShop, Reply
 from bot.daily.scheduler import Kind, Outcome, Send, SendCard
 from bot.logs import redact
 from handlers.cards import send_card

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.app.i18n import gettext_for
+from bot.app import gettext_for
 from handlers.context import Context, quotebot, sender
 from handlers.render import message_kwargs
 

@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot.app.sender import Sender
+from bot.app import Sender
 from bot.logs import redact
 from handlers.context import Context, quotebot
 

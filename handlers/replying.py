@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.app.replies import Reply
+from bot.app import Reply
 from handlers.render import message_kwargs
 
 

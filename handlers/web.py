@@ -17,8 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 
-from bot.app.i18n import Lang
-from bot.app.views import passage_view
+from bot.app import Lang, passage_view
 from bot.cards import CardCache
 from bot.config import Settings
 from bot.logs import redact

@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-PACKAGES = ["bot.search", "bot.search.library", "bot.storage", "bot.cards", "bot.web"]
+PACKAGES = ["bot.app", "bot.search", "bot.search.library", "bot.storage", "bot.cards", "bot.web"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bot import metrics
-from bot.app.replies import CardReply, Links, Reply
-from bot.app.views import daily_card_view, daily_quote_view
+from bot.app import CardReply, Links, Reply, daily_card_view, daily_quote_view
 from bot.daily.throttle_sends import Pacer
 from bot.daily.times import next_send, utc_now
 from bot.search import Passage, QuoteEngine

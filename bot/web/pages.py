@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from bot.app.i18n import Lang, gettext_for
+from bot.app import Lang, gettext_for
 from bot.search import Conversation, Passage, QuoteEngine, Result, format_hms, question_line
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import tornado.web
 from tornado.httpserver import HTTPServer
 
-from bot.app.i18n import Lang
+from bot.app import Lang
 from bot.cards import CardCache
 from bot.search import QuoteEngine
 from bot.text import clean_input, has_searchable_text
