@@ -18,7 +18,6 @@ from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 
 from bot.app import Lang, passage_view
-from bot.cards import CardCache
 from bot.config import Settings
 from bot.logs import redact
 from bot.web import SendPassage, WebFront, web_application, web_server
@@ -58,8 +57,10 @@ def passage_sender(application: Application) -> SendPassage:
 
 
 def web_front(application: Application, settings: Settings) -> WebFront:
-    """The web front over the bot's current engine (a reloaded library is served at once)."""
+    """The web front over the bot's current engine (a reloaded library is served at once)
+    and the bot's card cache (one LRU bound for the cards both draw)."""
     data: BotData = application.bot_data
+    assert data.quotebot is not None  # opened first (bot.assembly)
 
     def engine():
         assert data.quotebot is not None
@@ -67,7 +68,7 @@ def web_front(application: Application, settings: Settings) -> WebFront:
 
     return WebFront(
         engine=engine,
-        cards=CardCache(settings.cache_dir / "cards"),
+        cards=data.quotebot.cards.cache,
         base_url=settings.web_url or "",
         bot_username=application.bot.username or "",
         token=settings.token,
