@@ -1,7 +1,9 @@
-"""Text normalisation shared by the index and by queries.
+"""Text helpers every layer shares: what a person sent made safe, and normalisation.
 
 Both sides of a match must go through the same function: if the transcript
 and the query were folded differently, an exact phrase would stop matching.
+The app (input cleaned once per query), storage (the query log) and the
+engine all use these, so they live below every layer, not inside the engine.
 """
 
 from __future__ import annotations
