@@ -1,6 +1,8 @@
 """The quote engine: from what a person typed to the passage they mean, or nothing.
 
-One decision, in stages, each in a module of its own:
+One decision, in stages, each in a module of its own, all working from the
+query as read once (bot.search.query.Query: cleaned, normalised, folded,
+segmented, its question shape and the speakers it names):
 1. words (bot.search.ranking.words): BM25 candidates scored on the share of the
    query's vocabulary they hold and how closely its characters align;
 2. meaning (bot.search.meaning.vectors): both models' closeness of every passage,
