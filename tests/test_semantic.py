@@ -39,10 +39,10 @@ from bot.search.meaning.models import (
     ENV_URL,
     Embedder,
     EmbeddingError,
-    RemoteModel,
     cosine_top_k,
     load_embedder,
 )
+from bot.search.meaning.remote import RemoteModel
 
 JOBS_QUERY = "will AI take people's jobs"
 JOBS_PASSAGE = "我认为这些系统会使很多工作消失，很多人可能会因此失业。"
@@ -478,7 +478,7 @@ def test_request_shape_model_key_and_prefix(
     prefixed.embed_queries(["问"])
     prefixed.embed_passages(["答"])
     assert [body["input"] for body, _ in server.seen] == [
-        [f"query: {semantic._PROBE_TEXT}"],
+        [f"query: {semantic.PROBE_TEXT}"],
         ["query: 问"],
         ["passage: 答"],
     ]
