@@ -109,3 +109,38 @@ def test_has_neighbour_agrees_with_neighbour(engine: QuoteEngine) -> None:
         for step in (-1, 1):
             expected = engine.neighbour(passage_id, step) is not None
             assert engine.has_neighbour(passage_id, step) == expected, (passage_id, step)
+
+
+class _Engine:
+    """Just what the pipeline asks of an engine: its conversations, and a search that
+    refuses an id it does not hold (as QuoteEngine.rows_of does)."""
+
+    def __init__(self, *ids: str) -> None:
+        self.conversations = dict.fromkeys(ids)
+        self.searched: list[str | None] = []
+
+    def search(self, text: str, limit: int, conversation: str | None) -> list:
+        if conversation is not None and conversation not in self.conversations:
+            raise ValueError(f"no conversation {conversation!r}")
+        self.searched.append(conversation)
+        return []
+
+
+async def test_a_reload_while_the_chats_choice_is_read_does_not_mix_two_engines() -> None:
+    """The chat's choice is checked against the engine the answer searches: a reload that
+    lands while it is read (the one await before the search) cannot hand that engine a
+    conversation only the new one holds."""
+    before, after = _Engine("l367", "b42"), _Engine("l367", "b42", "c7")
+    finder: Finder
+
+    async def chosen_meanwhile(chat_id: int) -> str:
+        finder.use_engine(after)  # the library watch swaps the engine
+        return "c7"  # chosen (in the new library) by another update meanwhile
+
+    store = SimpleNamespace(
+        chats=SimpleNamespace(get=chosen_meanwhile), log_query=lambda record: None
+    )
+    finder = Finder(before, store)  # type: ignore[arg-type]
+    found = await finder.find(ZH, "message", "意识", 5)
+    assert found.engine is before and found.conversation is None  # c7: not in this engine
+    assert before.searched == [None] and after.searched == []

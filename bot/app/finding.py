@@ -80,7 +80,7 @@ class Finder:
         how = KINDS.get(kind, Kind())
         engine = self.engine
         named = several(engine)
-        where = await self.where(sender, text, how.in_chat)
+        where = await self.where(sender, text, how.in_chat, engine)
         if isinstance(where, NoSuchConversation):
             return Found(engine, None, "", [], named, wrong=where)
         conversation, text = where.conversation, where.text
@@ -99,19 +99,27 @@ class Finder:
         return Found(engine, conversation, text, results, named, key)
 
     async def where(
-        self, sender: Sender, text: str | None, in_chat: bool = True
+        self,
+        sender: Sender,
+        text: str | None,
+        in_chat: bool = True,
+        engine: QuoteEngine | None = None,
     ) -> Narrowed | NoSuchConversation:
         """The words and the conversation to search: a leading `#id`, else (`in_chat`) the
         chat's choice. Whatever a person sent is made safe (lone surrogates) and cut to
-        MAX_INPUT here, once for every command. A wrong `#id` in a chat is logged."""
+        MAX_INPUT here, once for every command. A wrong `#id` in a chat is logged.
+
+        `engine` is the one the answer searches (default: the current one): the ids are
+        checked against it, so a reload meanwhile cannot hand it a conversation it lacks."""
+        engine = engine or self.engine
         text = clean_input(text or "")[:MAX_INPUT]
-        found = narrow(text, list(self.engine.conversations))
+        found = narrow(text, list(engine.conversations))
         if isinstance(found, NoSuchConversation):
             if in_chat:
                 self.log(sender, "conversation", text.strip(), [], 0.0)
             return found
         if found.conversation is None and in_chat:
-            return Narrowed(await self.chosen(sender), found.text)
+            return Narrowed(await self.chosen(sender, engine), found.text)
         return found
 
     async def replay(self, key: str, limit: int) -> Found | None:
@@ -132,12 +140,14 @@ class Finder:
             self._keep(key, limit, engine, results)
         return Found(engine, where.conversation, where.text, results, several(engine), key)
 
-    async def chosen(self, sender: Sender) -> str | None:
-        """The chat's chosen conversation, if it still exists (a removed one means all)."""
-        if sender.chat_id is None or not several(self.engine):
+    async def chosen(self, sender: Sender, engine: QuoteEngine | None = None) -> str | None:
+        """The chat's chosen conversation, if `engine` (default: the current one) still
+        holds it (a removed one means all)."""
+        engine = engine or self.engine
+        if sender.chat_id is None or not several(engine):
             return None
         chosen = await self.store.chats.get(sender.chat_id)
-        return chosen if chosen in self.engine.conversations else None
+        return chosen if chosen in engine.conversations else None
 
     def log(
         self, sender: Sender, kind: str, text: str, results: list[Result], seconds: float
