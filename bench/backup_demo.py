@@ -20,7 +20,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -29,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.search.index.build import default_cache_dir  # noqa: E402
-from bot.storage import Store  # noqa: E402
 from tests.emulator import BotApiEmulator  # noqa: E402
+from tests.seeding import subscribe_all_due  # noqa: E402
 
 TOKEN = "7654321098:AAH-quote_SECRET-part-0123456789"
 CHATS = 1000
@@ -80,27 +79,12 @@ class Demo:
             return set(conn.execute(sql).fetchall())
 
 
-async def subscribe_all(db: Path, chat_ids: list[int]) -> None:
-    store = await Store.open(db)
-    due = time.time() - 1
-    try:
-        async with store.db.atomic() as conn:
-            await conn.executemany(
-                "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at,"
-                " seed, created_at, updated_at)"
-                " VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
-                [(c, due, 1000 + n, due, due) for n, c in enumerate(chat_ids)],
-            )
-    finally:
-        await store.close()
-
-
 async def main(work: Path) -> None:
     async with BotApiEmulator(token=TOKEN, username="quote_test_bot") as emu:
         demo = Demo(work, emu)
         users = [emu.add_user(f"u{i}") for i in range(CHATS)]
         chats = [emu.private_chat(u) for u in users]
-        await subscribe_all(demo.db, [c.id for c in chats])
+        await subscribe_all_due(demo.db, [c.id for c in chats])
         emu.fail_next("sendMessage", delay=0.3, times=100 * CHATS)  # Telegram slow to answer
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))

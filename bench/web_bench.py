@@ -38,17 +38,8 @@ from bot.cards import CardCache
 from bot.search.engine import QuoteEngine
 from bot.web import RateLimit, WebFront
 from bot.web.server import serve
+from tests.web_harness import launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSAGE = "l367-120-0"
 ANSWER = "l367-49-1"  # Sam on RLHF, below Lex's question: the screenshots' passage
 METRICS_JS = """() => {
@@ -143,7 +134,7 @@ def browser_metrics(base: str, big_catalogue: str, screenshots: bool, runs: int 
         "catalogue (500 synthetic conversations)": f"{big_catalogue}/",
     }
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch_chromium(pw)
         for name, url in pages.items():
             measured = []
             for _ in range(runs):  # a fresh context each time: nothing cached

@@ -21,9 +21,9 @@ import pytest
 
 from bot.config import settings_from_env
 from bot.search.engine import QuoteEngine
-from bot.storage import Store
 from handlers.app import build_application
 from tests.emulator import BotApiEmulator, Chat
+from tests.seeding import subscribe_all_due
 from tests.test_run_process import (  # noqa: F401  (fixtures)
     BOT_USERNAME,
     EXIT_TIMEOUT,
@@ -39,22 +39,6 @@ pytestmark = pytest.mark.timeout(180)
 
 SUBSCRIBERS = 200
 SEND_DELAY = 0.5  # Telegram slow to answer: several sends are always in flight
-
-
-async def _subscribe_all(db_path: Path, chats: list[Chat]) -> None:
-    """Every chat subscribed, all due now (the round starts as soon as the bot does)."""
-    store = await Store.open(db_path)
-    due = time.time() - 1
-    try:
-        async with store.db.atomic() as conn:
-            await conn.executemany(
-                "INSERT INTO subscriptions (chat_id, chat_type, lang, local_time, zone, next_at,"
-                " seed, created_at, updated_at)"
-                " VALUES (?, 'private', 'zh', '08:00', 'Asia/Shanghai', ?, ?, ?, ?)",
-                [(c.id, due, 1000 + n, due, due) for n, c in enumerate(chats)],
-            )
-    finally:
-        await store.close()
 
 
 def _sent(emu: BotApiEmulator, chats: list[Chat]) -> dict[int, list[str]]:
@@ -91,7 +75,7 @@ async def _until_in_flight(bot: BotProcess, emu: BotApiEmulator) -> None:
 async def _mid_round(start: StartBot, emu: BotApiEmulator, db_path: Path):
     """SUBSCRIBERS chats due at once, `quotebot run` started, 30 sent and more in flight."""
     chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(SUBSCRIBERS)]
-    await _subscribe_all(db_path, chats)
+    await subscribe_all_due(db_path, [c.id for c in chats])
     emu.fail_next("sendMessage", delay=SEND_DELAY, times=10 * SUBSCRIBERS)
     first = _start(start, emu, db_path)
     await _until_sent(first, emu, 30, START_TIMEOUT)
@@ -178,7 +162,7 @@ async def test_real_application_stops_the_scheduler_while_its_http_client_works(
     db_path = tmp_path / "daily.db"
     async with BotApiEmulator(token=TOKEN, username=BOT_USERNAME) as emu:
         chats = [emu.private_chat(emu.add_user(f"u{i}")) for i in range(40)]
-        await _subscribe_all(db_path, chats)
+        await subscribe_all_due(db_path, [c.id for c in chats])
         emu.fail_next("sendMessage", delay=SEND_DELAY, times=400)
         settings = settings_from_env(
             {

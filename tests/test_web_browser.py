@@ -20,18 +20,8 @@ import pytest
 from bot.cards import CardCache
 from bot.search import QuoteEngine
 from bot.web import WebFront
-from tests.web_harness import serving, write_hostile
+from tests.web_harness import CHROMIUM, launch_chromium, serving, write_hostile
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ANSWER, SUGGESTIONS, NOTHING = "RLHF", "Sam怎么看开源模型的风险", "今天天气怎么样"
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
@@ -41,10 +31,6 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
     )
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-
-def launch(playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +56,7 @@ def site() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

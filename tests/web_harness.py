@@ -7,9 +7,31 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bot.web import WebFront
 from bot.web.server import serve
+
+# Debian's chromium (.ci/run installs it), never a downloaded one; as root it needs
+# --no-sandbox, and a test machine has no network for it to reach.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's chromium, headless, through Playwright (a `Browser`)."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+
 
 HOSTILE_TOML = """\
 id = "evil"
